@@ -1,0 +1,1 @@
+"""The analytics core: measures, sources, the store and statistics. It never imports Django."""

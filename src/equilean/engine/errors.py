@@ -1,0 +1,29 @@
+"""Errors the engine raises for bad input: each names where the problem is and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class InputError(Exception):
+    """Bad input in a file the user gave us, located by file, row (or line) and field."""
+
+    message: str
+    file: str | None = None
+    row: int | None = None
+    field: str | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            part
+            for part in (
+                self.file,
+                f"row {self.row}" if self.row is not None else None,
+                f"field '{self.field}'" if self.field else None,
+            )
+            if part
+        )
+        text = f"{where}: {self.message}" if where else self.message
+        return f"{text}\n  fix: {self.hint}" if self.hint else text
