@@ -11,6 +11,13 @@ import yaml
 from equilean.engine.errors import InputError
 
 LEVELS = ("unit", "department", "hospital", "system")
+# Tiered huddles run in sequence each morning so a unit's problem reaches the executives by 10:00.
+DEFAULT_HUDDLE_TIMES = {
+    "unit": "07:30",
+    "department": "08:30",
+    "hospital": "09:30",
+    "system": "10:00",
+}
 
 
 @dataclass(frozen=True)
@@ -79,26 +86,40 @@ def load(path: str | Path | None = None) -> Organisation:
         for key in ("code", "name"):
             if not entry.get(key):
                 raise InputError(
-                    f"a {level} has no {key}", file=str(path), field=key,
+                    f"a {level} has no {key}",
+                    file=str(path),
+                    field=key,
                     hint=f"give every {level} a {key}",
                 )
         code = str(entry["code"])
         if code in nodes:
-            raise InputError(f"code {code} is used twice", file=str(path), field="code",
-                             hint="make every code unique")
+            raise InputError(
+                f"code {code} is used twice",
+                file=str(path),
+                field="code",
+                hint="make every code unique",
+            )
         next_level = LEVELS[depth - 1] if depth > 0 else None
         next_key = {"hospital": "departments", "department": "units"}.get(next_level or "")
         kids = entry.get(child_key, []) if child_key else []
         nodes[code] = OrgNode(
-            code=code, name=str(entry["name"]), level=level, parent=parent,
-            huddle_time=entry.get("huddle_time"), kind=entry.get("kind"), beds=entry.get("beds"),
+            code=code,
+            name=str(entry["name"]),
+            level=level,
+            parent=parent,
+            huddle_time=entry.get("huddle_time") or DEFAULT_HUDDLE_TIMES[level],
+            kind=entry.get("kind"),
+            beds=entry.get("beds"),
             children=tuple(str(k.get("code")) for k in kids),
         )
         for kid in kids:
             add(kid, next_level, code, next_key, depth - 1)
 
     if not isinstance(raw, dict):
-        raise InputError("expected a mapping at the top", file=str(path),
-                         hint="start the file with code:, name: and hospitals:")
+        raise InputError(
+            "expected a mapping at the top",
+            file=str(path),
+            hint="start the file with code:, name: and hospitals:",
+        )
     add(raw, "system", None, "hospitals", 3)
     return Organisation(nodes=nodes, root=str(raw["code"]))

@@ -1,0 +1,1 @@
+"""REST endpoints for the health-system tree and the signed-in user."""

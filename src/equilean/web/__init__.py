@@ -1,0 +1,1 @@
+"""The Django project: settings, root URLs, the base templates and static files."""

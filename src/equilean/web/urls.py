@@ -1,0 +1,28 @@
+"""Root URLs: pages by module, accounts, admin and the REST API."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from equilean.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("nodes/", include("equilean.org.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("equilean.api.urls")),
+]
