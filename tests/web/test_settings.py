@@ -17,7 +17,7 @@ def run_manage(env, *args):
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("EQUILEAN_", "PYTEST", "DATABASE_URL"))
+        if not k.startswith(("EQUILEAN_", "PYTEST", "DATABASE_URL", "DJANGO_"))
     }
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
