@@ -10,7 +10,7 @@ from equilean.org.models import Node
 
 def nav_modules() -> list[dict[str, str]]:
     """The modules in the main navigation, in the order leaders use them."""
-    return [{"label": "My day", "url": reverse("home"), "icon": "☀", "name": "home"}]
+    return [{"label": "My day", "url": reverse("home"), "icon": "sun", "name": "home"}]
 
 
 def shell(request) -> dict[str, object]:

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -37,7 +38,9 @@ def home(request):
     rows.sort(
         key=lambda r: (r["next_huddle"] is None, r["next_huddle"] and r["next_huddle"].timestamp())
     )
-    return render(request, "web/my_day.html", {"rows": rows})
+    hour = timezone.localtime().hour
+    greeting = "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
+    return render(request, "web/my_day.html", {"rows": rows, "greeting": greeting})
 
 
 @require_GET
