@@ -241,3 +241,47 @@ def test_rates_sit_inside_their_intervals(cells):
     assert (compared["difference_lower"] <= compared["difference"] + 1e-12).all()
     assert (compared["difference"] <= compared["difference_upper"] + 1e-12).all()
     assert (result["q_value"].dropna() >= result["p_value"].dropna() - 1e-12).all()
+
+
+def test_bh_families_match_separate_calls():
+    # Ragged families in one call give the same q-values as one call per family.
+    p = np.array([0.01, 0.04, 0.03, 0.20, 0.001, 0.5, 0.049])
+    family = np.array(["a", "a", "b", "a", "b", "b", "c"])
+    together = disparity.benjamini_hochberg(p, family=family).q_values
+    for label in "abc":
+        alone = disparity.benjamini_hochberg(p[family == label]).q_values
+        assert together[family == label] == pytest.approx(alone)
+    # R: p.adjust(c(0.01, 0.04, 0.20), "BH") = 0.03, 0.06, 0.20
+    assert together[family == "a"] == pytest.approx([0.03, 0.06, 0.20])
+
+
+def test_means_match_welchs_t_test_on_the_raw_values():
+    # Reference implementation: scipy's Welch t-test and t interval on the raw values.
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(42, 9, 80), rng.normal(35, 6, 150)
+    groups = pd.DataFrame(
+        {
+            "group": ["Black or African American", "White"],
+            "numerator": [a.sum(), b.sum()],
+            "denominator": [len(a), len(b)],
+            "sum_sq": [(a**2).sum(), (b**2).sum()],
+        }
+    )
+    out = disparity.compare(groups, kind="mean", better="lower").set_index("group")
+    row = out.loc["Black or African American"]
+    welch = stats.ttest_ind(a, b, equal_var=False)
+    assert row["p_value"] == pytest.approx(welch.pvalue, rel=1e-9)
+    assert row["difference"] == pytest.approx(a.mean() - b.mean())
+    ci = welch.confidence_interval(0.95)
+    assert (row["difference_lower"], row["difference_upper"]) == pytest.approx((ci.low, ci.high))
+    t_ci = stats.t.interval(0.95, len(a) - 1, loc=a.mean(), scale=stats.sem(a))
+    assert (row["lower"], row["upper"]) == pytest.approx(t_ci)
+    assert row["excess_events"] == pytest.approx(a.sum() - b.mean() * len(a))
+    assert bool(row["significant"]) is True
+    assert bool(out.loc["White", "is_reference"]) is True
+
+
+def test_means_need_sum_of_squares():
+    groups = pd.DataFrame({"group": ["a"], "numerator": [1.0], "denominator": [2]})
+    with pytest.raises(InputError, match="sum_sq"):
+        disparity.compare(groups, kind="mean")

@@ -73,7 +73,7 @@ def _bh_long(p: np.ndarray, family: np.ndarray) -> np.ndarray:
     return out
 
 
-def benjamini_hochberg(p, q: float = 0.05) -> BHResult:
+def benjamini_hochberg(p, q: float = 0.05, family=None) -> BHResult:
     """Benjamini-Hochberg false discovery rate control along the last axis.
 
     Method: Benjamini & Hochberg (1995), JRSS B 57:289-300, step-up procedure. With the m
@@ -87,12 +87,26 @@ def benjamini_hochberg(p, q: float = 0.05) -> BHResult:
         P-values; a 2-d array is treated as one family per row.
     q : float
         False discovery rate.
+    family : array_like, optional
+        For a 1-d ``p``, a label per p-value; each distinct label is its own family (e.g. all
+        the comparisons at one node), so ragged families are adjusted in one call.
 
     Returns
     -------
     BHResult
     """
     p = np.asarray(p, dtype=float)
+    if family is not None:
+        codes = pd.factorize(np.asarray(family))[0]
+        if p.ndim != 1 or len(codes) != len(p):
+            raise InputError(
+                "family needs one label per p-value",
+                field="family",
+                hint="pass a 1-d array of p-values and labels of the same length",
+            )
+        values = _bh_long(p, codes)
+        with np.errstate(invalid="ignore"):
+            return BHResult(q_values=values, rejected=values <= q)
     matrix = np.atleast_2d(p) if p.ndim else p.reshape(1, 1)
     family = np.repeat(np.arange(matrix.shape[0]), matrix.shape[1])
     values = _bh_long(matrix.ravel(), family).reshape(matrix.shape).reshape(p.shape)
@@ -116,11 +130,17 @@ def _validate(groups: pd.DataFrame, by: Sequence[str], kind: str, better: str) -
         )
     if better not in ("lower", "higher"):
         raise InputError(f"better must be 'lower' or 'higher', not {better!r}", field="better")
-    if kind not in ("proportion", "rate"):
-        raise InputError(f"kind must be 'proportion' or 'rate', not {kind!r}", field="kind")
+    if kind not in ("proportion", "rate", "mean"):
+        raise InputError(f"kind must be 'proportion', 'rate' or 'mean', not {kind!r}", field="kind")
+    if kind == "mean" and "sum_sq" not in groups.columns:
+        raise InputError(
+            "a comparison of means needs a sum_sq column (sum of squared values)",
+            field="sum_sq",
+            hint="pass numerator = sum of values, denominator = count, and sum_sq",
+        )
     numerator = groups["numerator"].to_numpy(float)
     denominator = groups["denominator"].to_numpy(float)
-    if (numerator < 0).any() or (denominator < 0).any():
+    if (kind != "mean" and (numerator < 0).any()) or (denominator < 0).any():
         raise InputError("numerators and denominators must not be negative", field="numerator")
     if kind == "proportion" and (numerator > denominator).any():
         raise InputError(
@@ -199,6 +219,17 @@ def _reference(
     return ref_num, ref_den, names, is_reference
 
 
+def _reference_values(frame, family, ref_name, values, known, reference):
+    """Another column's value at each row's reference (pooled over the rest for "rest")."""
+    if reference == "rest":
+        pooled = np.bincount(family, weights=np.where(known, values, 0.0))
+        return pooled[family] - np.where(known, values, 0.0)
+    lookup = pd.Series(values, index=pd.MultiIndex.from_arrays([family, frame["group"]]))
+    lookup = lookup[~lookup.index.duplicated()]
+    keys = pd.MultiIndex.from_arrays([family, pd.Series(ref_name, dtype=object)])
+    return lookup.reindex(keys).to_numpy(float)
+
+
 def _contrast(kind: str, x1, n1, x2, n2, per: float, confidence: float):
     """Difference, ratio and two-sided p-value of group (1) against reference (2)."""
     if kind == "proportion":
@@ -225,6 +256,37 @@ def _contrast(kind: str, x1, n1, x2, n2, per: float, confidence: float):
     arrays = (d, d_low, d_high)
     d, d_low, d_high = (np.asarray(a, dtype=float) * scale for a in arrays)
     return d, d_low, d_high, np.asarray(r), np.asarray(r_low), np.asarray(r_high), p
+
+
+def _mean_statistics(total, count, sum_sq, confidence: float):
+    """Mean, its Student-t interval and the variance of the mean from sufficient statistics."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = total / count
+        variance = np.maximum(sum_sq - total**2 / count, 0.0) / (count - 1)
+        se2 = variance / count
+        t = stats.t.ppf(0.5 + confidence / 2, count - 1)
+        half = t * np.sqrt(se2)
+    return mean, mean - half, mean + half, se2
+
+
+def _contrast_means(m1, se2_1, n1, m2, se2_2, n2, confidence: float):
+    """Welch's t-test for the difference of means and a delta-method interval for their ratio.
+
+    Method: Welch (1947), Biometrika 34:28-35; degrees of freedom by Welch-Satterthwaite,
+    ``df = (s1 + s2)^2 / (s1^2 / (n1 - 1) + s2^2 / (n2 - 1))`` with ``s = var / n``. The ratio's
+    interval is ``exp(log r +/- z sqrt(s1 / m1^2 + s2 / m2^2))`` (delta method on the log).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = m1 - m2
+        se_d = np.sqrt(se2_1 + se2_2)
+        df = (se2_1 + se2_2) ** 2 / (se2_1**2 / (n1 - 1) + se2_2**2 / (n2 - 1))
+        t_crit = stats.t.ppf(0.5 + confidence / 2, df)
+        p = np.where(se_d > 0, 2 * stats.t.sf(np.abs(d / se_d), df), np.where(d == 0, 1.0, 0.0))
+        r = m1 / m2
+        z = intervals.z_value(confidence)
+        se_log = np.sqrt(se2_1 / m1**2 + se2_2 / m2**2)
+        r_low, r_high = r * np.exp(-z * se_log), r * np.exp(z * se_log)
+    return d, d - t_crit * se_d, d + t_crit * se_d, r, r_low, r_high, p
 
 
 def compare(
@@ -267,8 +329,12 @@ def compare(
         Direction in which the measure improves.
     min_denominator : float
         Groups smaller than this are reported with their rate but not compared.
-    kind : {"proportion", "rate"}
-        Proportion (numerator out of denominator) or rate per ``per`` units of exposure.
+    kind : {"proportion", "rate", "mean"}
+        Proportion (numerator out of denominator), rate per ``per`` units of exposure, or mean
+        (numerator = sum of values, denominator = count, plus a ``sum_sq`` column): Student-t
+        interval per group, Welch's t-test and interval for the difference, delta-method
+        interval for the ratio of means; excess_events is then the excess in the value's unit
+        (e.g. minutes) summed over the group.
     by : sequence of str
         Columns identifying independent comparisons (e.g. unit, measure, dimension).
 
@@ -295,7 +361,13 @@ def compare(
         frame, family, reference, better, eligible, known
     )
 
-    if kind == "proportion":
+    if kind == "mean":
+        sum_sq = frame["sum_sq"].to_numpy(float)
+        rate, lower, upper, se2 = _mean_statistics(numerator, denominator, sum_sq, confidence)
+        ref_sum_sq = _reference_values(frame, family, ref_name, sum_sq, known, reference)
+        _, _, _, ref_se2 = _mean_statistics(ref_num, ref_den, ref_sum_sq, confidence)
+        scale = 1.0
+    elif kind == "proportion":
         rate = np.divide(
             numerator, denominator, out=np.full(len(frame), np.nan), where=denominator > 0
         )
@@ -309,9 +381,14 @@ def compare(
         rate, lower, upper = rate * scale, lower * scale, upper * scale
 
     compared = ~is_reference & (denominator >= min_denominator) & (denominator > 0) & (ref_den > 0)
-    d, d_low, d_high, r, r_low, r_high, p = _contrast(
-        kind, numerator, denominator, ref_num, ref_den, per, confidence
-    )
+    if kind == "mean":
+        d, d_low, d_high, r, r_low, r_high, p = _contrast_means(
+            rate, se2, denominator, ref_num / ref_den, ref_se2, ref_den, confidence
+        )
+    else:
+        d, d_low, d_high, r, r_low, r_high, p = _contrast(
+            kind, numerator, denominator, ref_num, ref_den, per, confidence
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         ref_rate = ref_num / ref_den
         relative = (numerator / denominator) / ref_rate - 1
