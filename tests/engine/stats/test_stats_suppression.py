@@ -1,5 +1,6 @@
 """Suppression hides every count of 1-10 and never leaves a hidden cell recoverable."""
 
+import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -89,3 +90,48 @@ def test_no_hidden_cell_can_be_recovered_from_totals(rows, row_groups):
         per_unit = pd.Series(hidden[:, j]).groupby(frame["unit"].to_numpy()).sum()
         for unit, count in per_unit.items():
             assert count != 1 or totals.loc[unit, column]
+
+
+def _no_singletons(values, hidden, rows, constraints):
+    for c in np.unique(constraints):
+        members = rows[constraints == c]
+        lone = hidden[members] & (values[members] > 0)
+        # A constraint with no other non-zero member offers no complement (and no total).
+        others = (values[members] > 0).sum() > 1
+        assert lone.sum() != 1 or not others, (c, values[members], hidden[members])
+
+
+def test_constrained_mask_protects_a_table_and_its_total():
+    # White 15, Black 5, Asian 0, overall 20: Black is hidden, so White (or the total) must be.
+    values = np.array([15, 5, 0, 20])
+    hidden = suppression.constrained_mask(values, [0, 1, 2, 3], [0, 0, 0, 0])
+    assert hidden.tolist() == [True, True, False, False]
+
+
+def test_constrained_mask_follows_a_cell_into_a_second_table():
+    # Cells: unit A Black 4, White 12, overall 16; unit B Black 30, White 25, overall 55;
+    # department Black 34, White 37. Constraints: each unit's table, and each group across
+    # the units with the department's cell as their total.
+    values = np.array([4, 12, 16, 30, 25, 55, 34, 37])
+    rows = np.array([0, 1, 2, 3, 4, 5, 0, 3, 6, 1, 4, 7])
+    constraints = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])
+    hidden = suppression.constrained_mask(values, rows, constraints)
+    # 4 is primary; 12 protects it in unit A; 30 protects it across units; then 25 protects
+    # 12 across units. Nothing else needs hiding.
+    assert np.flatnonzero(hidden).tolist() == [0, 1, 3, 4]
+    _no_singletons(values, hidden, rows, constraints)
+
+
+@given(
+    st.lists(st.integers(0, 40), min_size=2, max_size=12),
+    st.lists(st.tuples(st.integers(0, 11), st.integers(0, 4)), min_size=1, max_size=40),
+)
+@settings(max_examples=200, deadline=None)
+def test_constrained_mask_never_leaves_a_singleton(values, memberships):
+    values = np.array(values, dtype=float)
+    pairs = np.array([(r % len(values), c) for r, c in memberships])
+    rows, constraints = pairs[:, 0], pairs[:, 1]
+    hidden = suppression.constrained_mask(values, rows, constraints)
+    assert (hidden[(values >= 1) & (values <= 10)]).all()
+    assert not hidden[values == 0].any()
+    _no_singletons(values, hidden, rows, constraints)

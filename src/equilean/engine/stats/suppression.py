@@ -164,3 +164,70 @@ def suppress(
         hidden = mask.cells[sources].any(axis=1).to_numpy()
         result[rate] = result[rate].astype("Float64").mask(hidden)
     return result
+
+
+def constrained_mask(
+    values,
+    member_row,
+    member_constraint,
+    threshold: int = 11,
+    hidden=None,
+) -> np.ndarray:
+    """Complementary suppression over any set of additive constraints (tables of many shapes).
+
+    Method: CMS cell-size suppression (cells of 1 to ``threshold - 1`` hidden, zero shown)
+    with complementary suppression generalised from row/column totals to linear constraints.
+    Each constraint is a set of cells whose values are tied by one equation (e.g. a total and
+    its parts: the groups of a dimension and the overall row; the units of a department and
+    the department; three months and their trailing window). A hidden cell is recoverable
+    when it is the only hidden non-zero cell of some constraint, so while any constraint has
+    exactly one, its smallest visible non-zero member is hidden too (Cox, 1980, "Suppression
+    methodology and statistical disclosure control", JASA 75:377-385, the "no singleton"
+    condition). Zeros are never used as complements. Vectorised over all constraints per
+    pass; passes repeat until nothing changes.
+
+    Parameters
+    ----------
+    values : array_like
+        One count per cell.
+    member_row, member_constraint : array_like of int
+        The membership list: cell ``member_row[k]`` belongs to constraint
+        ``member_constraint[k]``. A cell may belong to many constraints.
+    threshold : int
+        Counts from 1 to ``threshold - 1`` are hidden.
+    hidden : array_like of bool, optional
+        Cells already hidden for another reason.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True for every cell to hide.
+    """
+    values = np.asarray(values, dtype=float)
+    rows = np.asarray(member_row, dtype=np.int64)
+    constraints = np.asarray(member_constraint, dtype=np.int64)
+    if rows.shape != constraints.shape:
+        raise InputError(
+            "member_row and member_constraint must be the same length", field="member_constraint"
+        )
+    primary = (values >= 1) & (values < threshold)
+    hidden = primary | (np.zeros_like(primary) if hidden is None else np.asarray(hidden, bool))
+    if not len(rows):
+        return hidden
+    n_constraints = int(constraints.max()) + 1
+    positive = np.nan_to_num(values, nan=0.0) > 0
+    # Sort the memberships once by constraint, then by value, so the first visible non-zero
+    # member of each constraint is its cheapest complement.
+    order = np.lexsort((values[rows], constraints))
+    rows, constraints = rows[order], constraints[order]
+    for _ in range(len(values) + 1):
+        counted = hidden[rows] & positive[rows]
+        lone = np.bincount(constraints, weights=counted, minlength=n_constraints) == 1
+        usable = lone[constraints] & ~hidden[rows] & positive[rows]
+        if not usable.any():
+            break
+        first = np.ones(usable.sum(), dtype=bool)
+        picked_constraints = constraints[usable]
+        first[1:] = picked_constraints[1:] != picked_constraints[:-1]
+        hidden[rows[usable][first]] = True
+    return hidden
