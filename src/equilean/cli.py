@@ -10,6 +10,12 @@ import time
 from pathlib import Path
 
 DEFAULT_DEMO_PASSWORD = "demo-password"
+EXIT_BAD_INPUT = 2
+DEMO_ENCOUNTERS = 600_000
+
+
+class BadInput(Exception):
+    """Input the user can fix; printed without a traceback, exit status 2."""
 
 
 def _django(environment: str | None = None) -> None:
@@ -53,6 +59,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_extract(extract: Path, encounters: int) -> None:
+    """The demo's synthetic extract, made once; it ends with last month, so refresh sees
+    whole months."""
+    from datetime import date, timedelta
+
+    from equilean.engine import synth
+
+    if (extract / "manifest.json").exists():
+        return
+    last_month_end = date.today().replace(day=1) - timedelta(days=1)
+    # Two years at a mid-size system's volume: enough for 3-month equity comparisons to find
+    # the embedded gaps after correcting for the many comparisons at each node.
+    synth.generate(
+        extract,
+        seed=7,
+        encounters=DEMO_ENCOUNTERS,
+        years=2,
+        end=last_month_end,
+        progress=lambda done, total: None,
+    )
+
+
+def _demo_ingest(extract: Path) -> None:
+    from equilean.engine import sources
+
+    sources.ingest(extract, kind="equilean", source="demo-synthetic")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     home = Path(os.environ.setdefault("EQUILEAN_HOME", "var")).resolve()
     if args.fresh and home.exists():
@@ -66,10 +100,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     password = os.environ.get("EQUILEAN_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
     started = time.perf_counter()
+    extract = home / "extract"
     steps = [
         ("Migrating the database", lambda: _manage("migrate", "--noinput", "--verbosity", "0")),
         ("Loading Meridian Health", lambda: load_tree(organisation.load())),
         ("Creating demo people", lambda: create_demo_people(password)),
+        ("Generating synthetic patients", lambda: _demo_extract(extract, args.encounters)),
+        ("Loading the measure store", lambda: _demo_ingest(extract)),
+        ("Computing measures and signals", lambda: _manage("refresh", "--verbosity", "0")),
         (
             "Collecting static files",
             lambda: _manage("collectstatic", "--noinput", "--verbosity", "0"),
@@ -95,6 +133,139 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bar(desc: str, disable: bool = False):
+    """A progress callback `(done, total)` drawing a tqdm bar, and the bar to close."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, total=0, unit="row", unit_scale=True, disable=disable, dynamic_ncols=True)
+
+    def update(done: int, total: int) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    return update, bar
+
+
+def _engine_call(func, *args, **kwargs):
+    """Run an engine step, turning its InputError into a clean message and status 2."""
+    from equilean.engine.errors import InputError
+
+    try:
+        return func(*args, **kwargs)
+    except InputError as exc:
+        raise BadInput(str(exc)) from exc
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from equilean.engine import synth
+
+    update, bar = _bar("synth", args.quiet)
+    try:
+        manifest = _engine_call(
+            synth.generate,
+            args.out,
+            seed=args.seed,
+            encounters=args.encounters,
+            fmt=args.format,
+            end=args.end,
+            years=args.years,
+            progress=update,
+        )
+    finally:
+        bar.close()
+    rows = ", ".join(f"{name} {count:,}" for name, count in manifest["rows"].items())
+    print(f"wrote {args.out}: {rows}")
+    print(
+        f"ground truth: {Path(args.out) / 'manifest.json'} "
+        f"({len(manifest['effects'])} embedded effects)"
+    )
+    print(f"next: equilean ingest {args.out} --kind {manifest['ingest_kind']}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from equilean.engine import sources, store
+
+    con = _engine_call(store.connect, args.store)
+    update, bar = _bar("ingest", args.quiet)
+    try:
+        report = _engine_call(
+            sources.ingest,
+            args.path,
+            kind=args.kind,
+            con=con,
+            source=args.source,
+            org_map=args.org_map,
+            progress=update,
+        )
+    finally:
+        bar.close()
+    print(report.to_text())
+    if args.report:
+        Path(args.report).write_text(report.to_json())
+        print(f"data-quality report written to {args.report}")
+    return 0
+
+
+def cmd_measures(args: argparse.Namespace) -> int:
+    from equilean.engine import measures
+
+    if args.action == "check":
+        if not args.files:
+            raise BadInput("measures check: give one or more YAML files or folders")
+        problems = [error for path in args.files for error in measures.check(path)]
+        for error in problems:
+            print(error, file=sys.stderr)
+        if problems:
+            print(f"{len(problems)} problem(s) found", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"ok: {', '.join(args.files)}")
+        return 0
+    catalogue = measures.builtin_catalogue()
+    if args.files:
+        catalogue = _engine_call(measures.read_catalogue, args.files, catalogue)
+    rows = sorted(catalogue.measures.values(), key=lambda m: (m.pillar, m.id))
+    width = max(len(m.id) for m in rows)
+    for m in rows:
+        print(f"{m.id:<{width}}  {m.pillar:<11} {m.type:<10} better {m.better:<6} {m.name}")
+    return 0
+
+
+def cmd_compute(args: argparse.Namespace) -> int:
+    from equilean.engine import compute, store
+
+    con = _engine_call(store.connect, args.store)
+    measures = args.measures.split(",") if args.measures else None
+    dimensions = args.dimensions.split(",") if args.dimensions else None
+    started = time.perf_counter()
+    frame = _engine_call(
+        compute.compute,
+        con,
+        measures,
+        dimensions=dimensions,
+        grains=tuple(args.grain),
+    )
+    out = Path(args.out)
+    if out.suffix == ".csv":
+        frame.to_csv(out, index=False)
+    elif out.suffix == ".parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        raise BadInput(f"{out}: use a .parquet or .csv file name for --out")
+    print(f"{len(frame):,} aggregate rows in {time.perf_counter() - started:.1f}s -> {out}")
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    _django()
+    options = ["refresh", "--window-months", str(args.window_months)]
+    if args.store:
+        options += ["--store", args.store]
+    _manage(*options, "--verbosity", "0" if args.quiet else "1")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="equilean",
@@ -112,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-serve", action="store_true", help="build, print logins, and exit")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument(
+        "--encounters",
+        type=int,
+        default=DEMO_ENCOUNTERS,
+        help=f"size of the synthetic extract (default {DEMO_ENCOUNTERS:,})",
+    )
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
 
@@ -130,6 +307,92 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=cmd_serve)
 
+    synth = sub.add_parser(
+        "synth",
+        help="write a synthetic health system's extract",
+        description="Generate patients, encounters, census days and appointments for the demo "
+        "organisation, deterministic from a seed, with a ground-truth manifest.json.",
+    )
+    synth.add_argument("--out", required=True, help="output folder (created)")
+    synth.add_argument("--seed", type=int, default=7)
+    synth.add_argument(
+        "--encounters",
+        type=int,
+        default=150_000,
+        help="about how many encounters (default 150000; 10 million streams)",
+    )
+    synth.add_argument("--format", choices=["parquet", "csv", "fhir"], default="parquet")
+    synth.add_argument(
+        "--end",
+        type=_date,
+        default=None,
+        help="last day of data, YYYY-MM-DD (default: end of last month)",
+    )
+    synth.add_argument("--years", type=int, default=3)
+    synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.set_defaults(func=cmd_synth)
+
+    ingest = sub.add_parser(
+        "ingest",
+        help="load an extract into the measure store",
+        description="Validate an extract, map its codes and load it into the measure store "
+        "atomically, replacing the same source's earlier load. Prints a data-quality report.",
+    )
+    ingest.add_argument("path", help="a file or folder: FHIR bundles/NDJSON, CSV or Parquet")
+    ingest.add_argument(
+        "--kind",
+        default="fhir",
+        help="fhir, synthea-csv, equilean (synthetic output) or a mapping YAML",
+    )
+    ingest.add_argument("--source", help="the load's key (default: the path's name)")
+    ingest.add_argument("--store", help="measure store URL (default: EQUILEAN_STORE)")
+    ingest.add_argument("--org-map", help="YAML mapping organisation/location names to codes")
+    ingest.add_argument("--report", help="also write the data-quality report as JSON here")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.set_defaults(func=cmd_ingest)
+
+    measures = sub.add_parser(
+        "measures",
+        help="list or check measure definitions",
+        description="`list` shows the measure library; `check FILE...` validates YAML "
+        "definitions and reports each problem with file, line and field.",
+    )
+    measures.add_argument("action", choices=["list", "check"])
+    measures.add_argument("files", nargs="*", help="YAML files or folders")
+    measures.set_defaults(func=cmd_measures)
+
+    compute = sub.add_parser(
+        "compute",
+        help="compute stratified aggregates into a file",
+        description="Numerator and denominator of each measure by node, period, dimension "
+        "and group, computed in the measure store's engine.",
+    )
+    compute.add_argument("--out", required=True, help="a .parquet or .csv file")
+    compute.add_argument("--store", help="measure store URL (default: EQUILEAN_STORE)")
+    compute.add_argument("--measures", help="comma-separated measure ids (default: all)")
+    compute.add_argument(
+        "--dimensions", help="comma-separated dimension ids (default: each measure's own)"
+    )
+    compute.add_argument(
+        "--grain",
+        action="append",
+        choices=["day", "week", "month"],
+        default=None,
+        help="period length; repeat for several (default month)",
+    )
+    compute.set_defaults(func=cmd_compute)
+
+    refresh = sub.add_parser(
+        "refresh",
+        help="recompute observations and signals (run nightly)",
+        description="Compute every active measure from the store into the app's observations, "
+        "then raise or update signals. Re-running changes nothing.",
+    )
+    refresh.add_argument("--store", help="measure store URL (default: EQUILEAN_STORE)")
+    refresh.add_argument("--window-months", type=int, default=3)
+    refresh.add_argument("--quiet", action="store_true", help="no progress bar")
+    refresh.set_defaults(func=cmd_refresh)
+
     manage = sub.add_parser(
         "manage",
         help="run a Django management command",
@@ -141,11 +404,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-10-31") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "grain", 0) is None:
+        args.grain = ["month"]
     try:
         return args.func(args)
+    except BadInput as exc:
+        print(f"equilean {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
 

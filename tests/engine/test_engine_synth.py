@@ -96,6 +96,8 @@ def _observed(effect, tables):
             p["race_codes"], p["ethnicity_codes"]
         ),
         payer_group=lambda p: dimensions.map_payer_group(p["payer"]),
+        # The manifest names languages as the language dimension shows them.
+        language=lambda p: p["language"].map(dimensions.language_names()),
     )[["patient_id", "race_ethnicity", "language", "payer_group"]]
     column, table = {
         "readmission_30d": ("readmitted_30d", "encounters"),
@@ -124,11 +126,12 @@ def test_the_built_in_disparities_show_in_the_data(demo):
 def test_the_improvement_shows_after_the_intervention_date(demo):
     _, manifest, tables = demo
     [effect] = [e for e in manifest["effects"] if e["kind"] == "improvement"]
-    days = tables["census_days"]
-    days = days[days["unit"] == effect["code"]]
-    after = pd.to_datetime(days["census_date"]) >= pd.Timestamp(effect["start"])
-    rate = days.groupby(after.to_numpy())["falls"].sum() / days.groupby(after.to_numpy()).size()
-    assert rate[True] / rate[False] == pytest.approx(effect["true_ratio"], rel=0.35)
+    assert effect["measure"] == "pain_reassessment"
+    rows = tables["encounters"]
+    rows = rows[(rows["unit"] == effect["code"]) & rows["pain_reassessment_due"].fillna(False)]
+    after = (pd.to_datetime(rows["start_time"]) >= pd.Timestamp(effect["start"])).to_numpy()
+    rate = rows.groupby(after)["pain_reassessed"].mean()
+    assert rate[True] / rate[False] == pytest.approx(effect["true_ratio"], rel=0.1)
 
 
 def test_the_parquet_output_ingests_without_rejections(demo):

@@ -132,14 +132,15 @@ class Effect:
 BLACK, WHITE = LABEL["black"], LABEL["white"]
 EFFECTS = (
     Effect("readmission_30d", "hospital", "RIV", "race_ethnicity", BLACK, WHITE, 1.8),
-    Effect("ed_lwbs", "unit", "MUH-ED", "language", "es", "en", 2.5),
+    Effect("ed_lwbs", "unit", "MUH-ED", "language", "Spanish", "English", 2.5),
     Effect("ed_door_to_provider", "unit", "LAK-ED", "race_ethnicity", BLACK, WHITE, 1.35),
-    Effect("interpreter_use", "hospital", "MUH", "language", "zh", "es", 0.55),
+    Effect("interpreter_use", "hospital", "MUH", "language", "Chinese", "Spanish", 0.55),
     Effect("no_show", "hospital", "RIV", "payer_group", "Medicaid", "Commercial", 1.8),
     Effect("hypertension_control", "unit", "RIV-FM", "race_ethnicity", BLACK, WHITE, 0.7),
-    Effect("falls_rate", "unit", "MUH-4W", None, None, None, 0.6, "improvement"),
+    Effect("pain_reassessment", "unit", "MUH-4W", None, None, None, 0.88 / 0.70, "improvement"),
 )  # fmt: skip
-FALLS_UNIT_BASE = 6.0  # MUH-4W (oncology) starts with a high falls rate; its project brings it down
+# 4 West's pain-reassessment project: 70% reassessed before the intervention, 88% after.
+PAIN_BEFORE, PAIN_AFTER, PAIN_ELSEWHERE = 0.70, 0.88, 0.85
 
 
 def _previous_month_end(today: date) -> date:
@@ -340,6 +341,8 @@ def _encounters(rng, pat, traits, first_id: int, units: _Units, start, end, cut)
     interp_p = np.where((hospital == "MUH") & (lang == "zh"), 0.8 * 0.55, 0.8)
     sepsis = flag(acute, np.where(kind == "icu", 0.15, 0.05))
     pain_due = flag(acute, np.full(n, 0.35))
+    after = begin.to_numpy() >= cut.to_datetime64()
+    pain_p = np.where(code == "MUH-4W", np.where(after, PAIN_AFTER, PAIN_BEFORE), PAIN_ELSEWHERE)
     adult = age[who] >= 18
     htn = flag(ambulatory & adult, np.clip(0.05 + 0.5 * (age[who] - 18) / 60, 0, 0.6))
     bp_p = np.where((code == "RIV-FM") & black, 0.65 * 0.7, 0.65)
@@ -362,7 +365,7 @@ def _encounters(rng, pat, traits, first_id: int, units: _Units, start, end, cut)
             "sepsis_eligible": sepsis,
             "sepsis_bundle_met": flag(sepsis.fillna(False).to_numpy(dtype=bool), np.full(n, 0.6)),
             "pain_reassessment_due": pain_due,
-            "pain_reassessed": flag(pain_due.fillna(False).to_numpy(dtype=bool), np.full(n, 0.85)),
+            "pain_reassessed": flag(pain_due.fillna(False).to_numpy(dtype=bool), pain_p),
             "restraint_used": flag(acute, np.where(kind == "behavioral_health", 0.08, 0.02)),
             "hypertension": htn,
             "bp_controlled": flag(htn.fillna(False).to_numpy(dtype=bool), bp_p),
@@ -389,10 +392,6 @@ def _census(rng, stays: pd.DataFrame, kind: np.ndarray, cut: pd.Timestamp) -> pd
     unit = stays["unit"].to_numpy()[rows]
     k = kind[rows]
     falls_rate = np.array([FALLS_PER_1000[x] for x in k]) / 1000
-    falls_rate = np.where(unit == "MUH-4W", FALLS_UNIT_BASE / 1000, falls_rate)
-    falls_rate = np.where(
-        (unit == "MUH-4W") & (when >= cut.to_datetime64()), falls_rate * 0.6, falls_rate
-    )
     hapi_rate = np.array([HAPI_PER_1000[x] for x in k]) / 1000
     return pd.DataFrame(
         {

@@ -18,18 +18,19 @@ class Action(models.TextChoices):
     VIEW = "view", "See the node's boards and aggregates"
     CHANGE = "change", "Change the node's records"
     VIEW_UNSUPPRESSED = "view_unsuppressed", "See small cells (1-10) unsuppressed"
+    RESPOND = "respond", "Acknowledge, link and resolve signals"
     ADMINISTER = "administer", "Grant roles and edit the tree"
 
 
 # The single policy table: every page, API endpoint and export asks it through Node.for_user.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.FRONTLINE: frozenset({Action.VIEW, Action.CHANGE}),
-    Role.UNIT_LEADER: frozenset({Action.VIEW, Action.CHANGE}),
-    Role.DEPARTMENT_LEADER: frozenset({Action.VIEW, Action.CHANGE}),
-    Role.EXECUTIVE: frozenset({Action.VIEW, Action.CHANGE}),
-    Role.EQUITY_ANALYST: frozenset({Action.VIEW, Action.VIEW_UNSUPPRESSED}),
+    Role.UNIT_LEADER: frozenset({Action.VIEW, Action.CHANGE, Action.RESPOND}),
+    Role.DEPARTMENT_LEADER: frozenset({Action.VIEW, Action.CHANGE, Action.RESPOND}),
+    Role.EXECUTIVE: frozenset({Action.VIEW, Action.CHANGE, Action.RESPOND}),
+    Role.EQUITY_ANALYST: frozenset({Action.VIEW, Action.VIEW_UNSUPPRESSED, Action.RESPOND}),
     Role.ADMINISTRATOR: frozenset(
-        {Action.VIEW, Action.CHANGE, Action.VIEW_UNSUPPRESSED, Action.ADMINISTER}
+        {Action.VIEW, Action.CHANGE, Action.VIEW_UNSUPPRESSED, Action.RESPOND, Action.ADMINISTER}
     ),
 }
 

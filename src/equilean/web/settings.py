@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "mozilla_django_oidc",
     "equilean.web",
     "equilean.org",
+    "equilean.metrics",
 ]
 
 MIDDLEWARE = [

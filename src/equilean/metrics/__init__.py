@@ -1,0 +1,1 @@
+"""Measures, their stratified observations, the signals raised on them, and equity dashboards."""

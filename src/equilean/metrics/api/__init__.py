@@ -1,0 +1,1 @@
+"""REST endpoints for measures, observations and signals."""

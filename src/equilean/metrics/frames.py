@@ -1,0 +1,92 @@
+"""Observations and signals as DataFrames, already masked for the person who will see them.
+
+Pages, the API and exports all read aggregates through `observations_for`, so scope
+(`for_user`) and small-cell suppression (`privacy.mask_frame`) apply in one place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from equilean.metrics.models import Observation
+from equilean.metrics.privacy import Viewer, mask_frame
+from equilean.org.roles import Action
+
+COLUMNS = [
+    "measure",
+    "node",
+    "node_name",
+    "level",
+    "grain",
+    "period",
+    "dimension",
+    "group",
+    "numerator",
+    "denominator",
+    "rate",
+    "count",
+    "mean",
+    "median",
+    "suppressed",
+]
+
+
+def observations_for(user, viewer: Viewer | None = None, **filters) -> pd.DataFrame:
+    """The observations `user` may see, filtered by Django lookups, with `rate` computed and
+    small cells hidden where the user lacks the permission to see them."""
+    queryset = Observation.objects.for_user(user, Action.VIEW).filter(**filters)
+    records = queryset.values_list(
+        "measure__code",
+        "measure__kind",
+        "measure__per",
+        "node__code",
+        "node__name",
+        "node__level",
+        "node__path",
+        "grain",
+        "period",
+        "dimension",
+        "group",
+        "numerator",
+        "denominator",
+        "count",
+        "mean",
+        "median",
+        "numerator_hidden",
+        "denominator_hidden",
+    )
+    frame = pd.DataFrame.from_records(
+        list(records),
+        columns=[
+            "measure",
+            "kind",
+            "per",
+            "node",
+            "node_name",
+            "level",
+            "path",
+            "grain",
+            "period",
+            "dimension",
+            "group",
+            "numerator",
+            "denominator",
+            "count",
+            "mean",
+            "median",
+            "numerator_hidden",
+            "denominator_hidden",
+        ],
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    continuous = frame["kind"].isin(["mean", "median"]).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = frame["numerator"].to_numpy(float) / frame["denominator"].to_numpy(float)
+    frame["rate"] = np.where(continuous, np.nan, ratio * frame["per"].to_numpy(float))
+    viewer = viewer or Viewer(user)
+    masked = mask_frame(frame, viewer.unsuppressed_for(frame["path"]))
+    return masked.sort_values(
+        ["measure", "node", "grain", "period", "dimension", "group"], ignore_index=True
+    )
