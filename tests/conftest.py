@@ -53,3 +53,78 @@ def other_unit_leader(tree, make_person):
 def analyst(tree, make_person):
     """Sam is the system's equity analyst."""
     return make_person("sam", "equity_analyst", "MERIDIAN")
+
+
+@pytest.fixture
+def aggregates():
+    """Build the engine's tidy aggregate frame by hand, one monthly series at a time.
+
+    `add(measure, node, level, counts, dimension="overall", group="All")` appends monthly rows
+    from a list of (numerator, denominator) pairs ending at October 2026; `frame()` returns them.
+    """
+    import pandas as pd
+
+    rows = []
+
+    class Builder:
+        def add(
+            self, measure, node, level, counts, dimension="overall", group="All", last="2026-10-01"
+        ):
+            periods = pd.date_range(end=last, periods=len(counts), freq="MS").date
+            for period, (numerator, denominator) in zip(periods, counts, strict=True):
+                rows.append(
+                    {
+                        "measure": measure,
+                        "level": level,
+                        "node": node,
+                        "grain": "month",
+                        "period": period,
+                        "dimension": dimension,
+                        "group": group,
+                        "numerator": float(numerator),
+                        "denominator": float(denominator),
+                        "count": pd.NA,
+                        "sum": float("nan"),
+                        "sum_sq": float("nan"),
+                        "median": float("nan"),
+                    }
+                )
+            return self
+
+        def frame(self):
+            frame = pd.DataFrame(rows)
+            frame["count"] = frame["count"].astype("Int64")
+            return frame
+
+    return Builder()
+
+
+@pytest.fixture
+def engine_result(monkeypatch, aggregates, tree):
+    """Refresh reads this hand-built aggregate instead of a measure store.
+
+    Returns a dict whose "frame" a test may replace to change what the next refresh sees.
+    """
+    # A gap at 4 West (its department, hospital and system see the same patients).
+    for node, level in (
+        ("MUH-4W", "unit"),
+        ("MUH-MED", "department"),
+        ("MUH", "hospital"),
+        ("MERIDIAN", "system"),
+    ):
+        aggregates.add("readmission_30d", node, level, [(102, 620)] * 12)
+        aggregates.add("readmission_30d", node, level, [(48, 400)] * 12, "race", "White")
+        aggregates.add(
+            "readmission_30d",
+            node,
+            level,
+            [(52, 200)] * 12,
+            "race",
+            "Black or African American",
+        )
+        aggregates.add("readmission_30d", node, level, [(2, 20)] * 12, "race", "Asian")
+    state = {"frame": aggregates.frame()}
+    from equilean.engine import compute
+
+    monkeypatch.setattr(compute, "compute", lambda con, measures, **kwargs: state["frame"])
+    return state
