@@ -191,7 +191,7 @@ def test_check_names_file_line_field_and_suggests_a_column(tmp_path):
     errors = check(path)
     assert len(errors) == 1
     error = errors[0]
-    assert (error.file, error.row, error.field) == (str(path), 8, "numerator")
+    assert (error.file, error.line, error.field) == (str(path), 8, "numerator")
     assert "unknown column 'dispositon'" in error.message
     assert error.hint == "did you mean 'disposition'?"
 
@@ -201,7 +201,7 @@ def test_check_reports_every_problem_at_once(tmp_path):
         "better: lower", "bettr: lower"
     )
     errors = check(_write(tmp_path, text))
-    found = {(e.row, e.field) for e in errors}
+    found = {(e.line, e.field) for e in errors}
     assert (4, "pillar") in found
     assert (9, "bettr") in found
     assert any(e.field == "better" and "required" in e.message for e in errors)
@@ -211,7 +211,7 @@ def test_check_reports_a_refused_expression_with_its_line(tmp_path):
     errors = check(
         _write(tmp_path, GOOD.replace("encounter_class == 'emergency'", "__import__('os')"))
     )
-    assert [(e.row, e.field) for e in errors] == [(7, "denominator")]
+    assert [(e.line, e.field) for e in errors] == [(7, "denominator")]
     assert "function calls" in errors[0].message
 
 
@@ -231,7 +231,7 @@ def test_check_rejects_mismatched_types(tmp_path):
 
 def test_check_rejects_an_unknown_dimension(tmp_path):
     errors = check(_write(tmp_path, GOOD.replace("[language, sex]", "[languge]")))
-    assert [(e.row, e.field, e.hint) for e in errors] == [
+    assert [(e.line, e.field, e.hint) for e in errors] == [
         (10, "dimensions", "did you mean 'language'?"),
     ]
 
@@ -239,7 +239,7 @@ def test_check_rejects_an_unknown_dimension(tmp_path):
 def test_check_rejects_reusing_a_builtin_id(tmp_path):
     errors = check(_write(tmp_path, GOOD.replace("ed_admit", "ed_lwbs")))
     assert "already" in errors[0].message
-    assert (errors[0].row, errors[0].field) == (2, "id")
+    assert (errors[0].line, errors[0].field) == (2, "id")
 
 
 def test_a_median_needs_a_value(tmp_path):
@@ -250,7 +250,7 @@ def test_a_median_needs_a_value(tmp_path):
 
 def test_bad_yaml_gives_the_line(tmp_path):
     errors = check(_write(tmp_path, "measures:\n  - id: a\n    name: [unclosed\n"))
-    assert errors[0].row is not None
+    assert errors[0].line is not None
     assert "YAML" in errors[0].message
 
 
@@ -292,4 +292,4 @@ def test_a_custom_dimension_with_an_unknown_column_is_reported(tmp_path):
     """
     errors = check(_write(tmp_path, text))
     assert errors[0].hint == "did you mean 'postal_code'?"
-    assert (errors[0].row, errors[0].field) == (4, "cases")
+    assert (errors[0].line, errors[0].field) == (4, "cases")

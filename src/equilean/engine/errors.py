@@ -7,19 +7,21 @@ from dataclasses import dataclass
 
 @dataclass
 class InputError(Exception):
-    """Bad input in a file the user gave us, located by file, row (or line) and field."""
+    """Bad input in a file the user gave us, located by file, row (data) or line (YAML), field."""
 
     message: str
     file: str | None = None
     row: int | None = None
     field: str | None = None
     hint: str | None = None
+    line: int | None = None
 
     def __str__(self) -> str:
         where = ", ".join(
             part
             for part in (
                 self.file,
+                f"line {self.line}" if self.line is not None else None,
                 f"row {self.row}" if self.row is not None else None,
                 f"field '{self.field}'" if self.field else None,
             )

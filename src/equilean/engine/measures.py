@@ -253,7 +253,7 @@ class _Parser:
 def _describe(token) -> str:
     kind, value, _ = token
     if kind == "end":
-        return "the end of the expression"
+        return "end of the expression"
     return f"'{value}'" if kind != "string" else f"the string '{value}'"
 
 
@@ -381,7 +381,7 @@ def _construct_located(loader: _LineLoader, node: yaml.MappingNode) -> Located:
         if key in mapping:
             raise InputError(
                 f"'{key}' is given twice",
-                row=key_node.start_mark.line + 1,
+                line=key_node.start_mark.line + 1,
                 field=str(key),
                 hint="keep one of them",
             )
@@ -406,7 +406,7 @@ def read_yaml(path: Path) -> Any:
         raise InputError(
             f"not valid YAML: {exc.problem}",
             file=str(path),
-            row=mark.line + 1 if mark else None,
+            line=mark.line + 1 if mark else None,
             hint="fix the YAML syntax",
         ) from exc
     except InputError as exc:
@@ -532,7 +532,7 @@ def parse_measure(
     line_of = raw.line_of if isinstance(raw, Located) else (lambda _key: None)
 
     def where(key: str) -> dict:
-        return {"file": file, "row": line_of(key), "field": key}
+        return {"file": file, "line": line_of(key), "field": key}
 
     for key in raw:
         if key not in FIELDS:
@@ -549,7 +549,9 @@ def parse_measure(
         _choice(raw[key], options, where(key), errors) if raw.get(key) else None
         for key, options in choices
     )
-    if len(errors) > before:
+    # The expressions can still be checked, and their errors reported, unless the table or type
+    # they depend on is itself wrong.
+    if table not in MEASURE_TABLES or mtype not in TYPES or not raw.get("denominator"):
         return None
     schema = joined_schema(table)
     date = raw.get("date", DEFAULT_DATE[table])
@@ -653,7 +655,7 @@ def parse_dimension(
     line_of = raw.line_of if isinstance(raw, Located) else (lambda _key: None)
 
     def where(key: str) -> dict:
-        return {"file": file, "row": line_of(key), "field": key}
+        return {"file": file, "line": line_of(key), "field": key}
 
     did = raw.get("id")
     if not isinstance(did, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", did):
@@ -712,7 +714,7 @@ def parse_dimension(
         case_where = {
             "file": file,
             "field": "cases",
-            "row": case.line if isinstance(case, Located) else line_of("cases"),
+            "line": case.line if isinstance(case, Located) else line_of("cases"),
         }
         if not isinstance(case, Mapping) or "group" not in case or "when" not in case:
             errors.append(InputError("each case needs 'group' and 'when'", **case_where))
@@ -781,7 +783,7 @@ def read_catalogue(paths: Iterable[str | Path], base: Catalogue | None = None) -
                         InputError(
                             f"unknown top-level key '{key}'",
                             file=str(file),
-                            row=doc.line_of(key),
+                            line=doc.line_of(key),
                             field=str(key),
                             hint="use measures: and dimensions:",
                         )
@@ -815,7 +817,7 @@ def read_catalogue(paths: Iterable[str | Path], base: Catalogue | None = None) -
                     InputError(
                         f"measure id '{measure.id}' is already at {first.file}:{first.line}",
                         file=str(file),
-                        row=measure.line,
+                        line=measure.line,
                         field="id",
                         hint="give each measure its own id",
                     )
