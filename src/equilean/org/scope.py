@@ -29,10 +29,8 @@ def granted_paths(user, action: str) -> list[str] | None:
             # The global permission lifts suppression wherever the person may look at all.
             cache[action] = granted_paths(user, Action.VIEW)
         else:
-            from equilean.org.models import RoleGrant
-
             cache[action] = list(
-                RoleGrant.objects.filter(user=user, role__in=roles_allowing(action))
+                user.role_grants.filter(role__in=roles_allowing(action))
                 .active()
                 .values_list("node__path", flat=True)
             )
