@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 PYTEST = $(BIN)/pytest -p no:cacheprovider
 RUN_PYTEST = sh -c '$(PYTEST) "$$@"; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc' pytest
 
-.PHONY: venv demo test lint check pytest browser test-postgres bench format clean
+.PHONY: venv demo test lint check pytest browser test-postgres test-spark bench format clean
 
 venv: $(STAMP)
 
@@ -52,6 +52,12 @@ browser:
 test-postgres: venv
 	scripts/with-postgres $(RUN_PYTEST) tests --ignore=tests/engine -m "not browser"
 
+# The compute tests again on Spark in local mode (needs Java 17); installs the spark extra once.
+test-spark: venv
+	$(BIN)/python -c "import pyspark" 2>/dev/null || $(BIN)/pip install --quiet -e '.[spark]'
+	$(RUN_PYTEST) tests/engine -m spark
+
+# Compute and FHIR ingest against the alternatives at 1M and 10M encounters (~20 minutes).
 bench: venv
 	$(BIN)/python -m bench
 

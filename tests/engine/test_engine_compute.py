@@ -1,12 +1,14 @@
-"""compute(): counts by hand on a tiny store, rollups up the tree, recomputed medians, filters."""
+"""compute(): counts by hand on a tiny store (DuckDB and Spark), rollups, medians, filters."""
 
 import datetime as dt
 
 import ibis
+import numpy as np
 import pandas as pd
 import pytest
 
-from equilean.engine import organisation
+from equilean.engine import organisation, sources, synth
+from equilean.engine import store as store_module
 from equilean.engine.compute import COLUMNS, compute
 from equilean.engine.errors import InputError
 from equilean.engine.schema import validate
@@ -83,11 +85,36 @@ def _encounters():
     return pd.DataFrame(rows)
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
+# pyspark 4.0 uses pandas options that pandas 3 deprecates and leaves py4j sockets to the GC.
+SPARK = [
+    pytest.mark.spark,
+    pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning"),
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+
+def spark_or_skip(request):
+    """A local Spark store, only when selected with `-m spark` and pyspark is installed."""
+    if "spark" not in (request.config.getoption("-m") or ""):
+        pytest.skip("Spark tests run only when selected with `-m spark` (make test-spark)")
+    pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'equilean[spark]'")
+    return store_module.connect("spark://local")
+
+
+def put(con, name, table):
+    """Make `table` (Arrow) readable as `name` in the store: a table in DuckDB, a view in Spark."""
+    if con.name == "pyspark":
+        con._session.createDataFrame(table).createOrReplaceTempView(name)
+    else:
+        con.create_table(name, table, overwrite=True)
+
+
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("spark", marks=SPARK)])
+def store(request, tmp_path_factory):
     org_file = tmp_path_factory.mktemp("org") / "org.yaml"
     org_file.write_text(ORG)
-    con = ibis.duckdb.connect()
+    con = ibis.duckdb.connect() if request.param == "duckdb" else spark_or_skip(request)
     patients = pd.DataFrame(
         {
             "patient_id": ["p1", "p2"],
@@ -100,8 +127,8 @@ def store(tmp_path_factory):
             "language": ["en", "es"],
         }
     )
-    con.create_table("patients", validate("patients", patients))
-    con.create_table("encounters", validate("encounters", _encounters()))
+    put(con, "patients", validate("patients", patients))
+    put(con, "encounters", validate("encounters", _encounters()))
     census = pd.DataFrame(
         {
             "encounter_id": "c",
@@ -114,7 +141,7 @@ def store(tmp_path_factory):
             "pressure_injuries": 0,
         }
     )
-    con.create_table("census_days", validate("census_days", census))
+    put(con, "census_days", validate("census_days", census))
     return con, organisation.load(org_file)
 
 
@@ -178,7 +205,9 @@ def test_groups_split_the_unit(readmissions):
     assert (black.numerator, black.denominator) == (1, 3)
 
 
-def test_the_1997_race_is_derived_in_the_backend(readmissions):
+def test_the_1997_race_is_derived_in_the_backend(readmissions, request):
+    if "[spark]" in request.node.name:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=SPLIT_BUG))
     row = _pick(readmissions, "readmission_30d", "department", "D1", "race", "White")
     assert (row.numerator, row.denominator) == (2 + 1, 4 + 3)  # p1's 4 in U1 and U2's 3
 
@@ -258,3 +287,69 @@ def test_it_rejects_an_unknown_grain(store):
     con, org = store
     with pytest.raises(InputError, match="grain"):
         compute(con, ["falls_rate"], grains=("year",), org=org)
+
+
+def spark(test):
+    """Mark a test as a Spark one."""
+    for mark in SPARK:
+        test = mark(test)
+    return test
+
+
+# Sums of floats may differ in their last bits when the engines add in another order.
+RELATIVE = 1e-9
+FLOATS = ["numerator", "denominator", "sum", "sum_sq", "median"]
+# Two Ibis-on-Spark bugs in dimensions.py: split('|') becomes Spark's regex SPLIT (raw race
+# codes split into characters) and strip() becomes TRIM(' \t\n\r\v\f' ...), which Spark reads
+# as also trimming the letters v and f ('vi' -> 'i'). Those dimensions differ on Spark.
+SPLIT_BUG = "ibis on Spark: split('|') is a regex split and strip() trims 'v' and 'f'"
+DERIVED = ["race", "ethnicity", "language"]
+
+
+@pytest.fixture(scope="module")
+def both_backends(request, tmp_path_factory):
+    spark = spark_or_skip(request)
+    out = tmp_path_factory.mktemp("synth")
+    quiet = lambda done, total: None  # noqa: E731
+    synth.generate(out, seed=5, encounters=3000, end=dt.date(2025, 12, 31), progress=quiet)
+    duck = ibis.duckdb.connect()
+    sources.ingest(out, kind="equilean", con=duck, source="synth")
+    for name in ("patients", "encounters", "census_days", "appointments"):
+        put(spark, name, duck.table(name).to_pyarrow())
+    grains = ("month", "week")
+    return compute(duck, grains=grains), compute(spark, grains=grains)
+
+
+def _portable(frame):
+    return frame[~frame.dimension.isin(DERIVED)].reset_index(drop=True)
+
+
+@spark
+def test_spark_finds_the_same_rows(both_backends):
+    duck, spark = map(_portable, both_backends)
+    assert len(duck) > 10_000
+    keys = list(COLUMNS[:7])
+    pd.testing.assert_frame_equal(duck[keys], spark[keys])
+
+
+@spark
+def test_spark_counts_are_identical(both_backends):
+    duck, spark = map(_portable, both_backends)
+    assert duck["count"].equals(spark["count"])
+    assert (duck.denominator.to_numpy() == spark.denominator.to_numpy()).all()
+
+
+@spark
+def test_spark_sums_and_medians_agree_to_rounding(both_backends):
+    duck, spark = map(_portable, both_backends)
+    for column in FLOATS:
+        np.testing.assert_allclose(
+            spark[column].to_numpy(), duck[column].to_numpy(), rtol=RELATIVE, equal_nan=True
+        )
+
+
+@spark
+@pytest.mark.xfail(strict=True, reason=SPLIT_BUG)
+def test_spark_derives_race_and_language_like_duckdb(both_backends):
+    duck, spark = (f[f.dimension.isin(DERIVED)].reset_index(drop=True) for f in both_backends)
+    pd.testing.assert_frame_equal(duck, spark)

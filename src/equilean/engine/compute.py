@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 
 import ibis
@@ -98,21 +100,8 @@ def _rollup_table(org: organisation.Organisation) -> ibis.Table:
     return ibis.memtable(pa.table({_KEY[level]: [r[level] for r in rows] for level in LEVELS}))
 
 
-def measure_rows(
-    con,
-    measure: Measure,
-    dimensions: Sequence[dims.Dimension],
-    grains: Sequence[str],
-    org: organisation.Organisation,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-) -> ibis.Table:
-    """The measure's rows (inside its denominator) with org, period and group columns, in Ibis.
-
-    Columns: ``_unit`` (and ``_department``, ``_hospital``, ``_system`` for mean and median
-    measures), ``_p_<grain>``,
-    ``_g_<dimension id>`` and ``_num`` / ``_den`` (proportion, rate) or ``_val`` (mean, median).
-    """
+def _joined(con, measure: Measure, needs_race: bool, start, end) -> ibis.Table:
+    """The measure table's rows dated in ``[start, end)``, with patient columns, age and race."""
     table = con.table(measure.table)
     patients = con.table("patients")
     date = table[measure.date]
@@ -127,26 +116,56 @@ def measure_rows(
     people = patients.select(*PATIENT_COLUMNS, _pid=patients.patient_id)
     rel = rel.left_join(people, rel.patient_id == people._pid).drop("_pid")
     rel = rel.mutate(age=dims.age_at(rel.birth_date, rel._date))
-    if any(d.needs & {"race", "ethnicity"} for d in dimensions):
+    if needs_race:
         derived = dims.patient_race_ethnicity(patients).rename(_pid="patient_id")
         rel = rel.left_join(derived, rel.patient_id == derived._pid).drop("_pid")
+    return rel
+
+
+def _measure_columns(rel: ibis.Table, i: int, measure: Measure) -> dict[str, ibis.Value]:
+    """Measure `i`'s per-row inputs: ``_n<i>``/``_d<i>`` (proportion, rate) or ``_v<i>``."""
     den = measure.denominator.compile(rel)
     if measure.type == "rate":
-        rel = rel.mutate(
-            _num=measure.numerator.compile(rel).cast("float64"), _den=den.cast("float64")
-        )
-    elif measure.type == "proportion":
-        # Filtering to the denominator first means every later step reads fewer rows.
-        rel = rel.filter(den.fill_null(False))
-        num = measure.numerator.compile(rel).fill_null(False)
-        rel = rel.mutate(_num=ibis.ifelse(num, 1.0, 0.0), _den=ibis.literal(1.0))
-    else:
-        rel = rel.filter(den.fill_null(False))
-        rel = rel.mutate(_val=measure.value.compile(rel).cast("float64"))
-        rel = rel.filter(rel._val.notnull())
-    rel = rel.mutate(_unit=rel[measure.unit].cast("string"))
-    if measure.type in ("mean", "median"):
-        # Medians cannot be summed up the tree, so these rows carry every level's code.
+        num = measure.numerator.compile(rel)
+        return {f"_n{i}": num.cast("float64"), f"_d{i}": den.cast("float64")}
+    inside = den.fill_null(False)
+    if measure.type == "proportion":
+        # 0/1 doubles: DuckDB sums doubles faster than it counts with a FILTER clause.
+        event = inside & measure.numerator.compile(rel).fill_null(False)
+        return {f"_d{i}": ibis.ifelse(inside, 1.0, 0.0), f"_n{i}": ibis.ifelse(event, 1.0, 0.0)}
+    value = measure.value.compile(rel).cast("float64")
+    return {f"_v{i}": ibis.ifelse(inside, value, ibis.null().cast("float64"))}
+
+
+def batch_rows(
+    con,
+    batch: Sequence[Measure],
+    dimensions: Sequence[dims.Dimension],
+    grains: Sequence[str],
+    org: organisation.Organisation,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> ibis.Table:
+    """The rows of measures sharing a table, date and unit column, ready to group, in Ibis.
+
+    Columns: ``_unit`` (and ``_department``, ``_hospital``, ``_system`` when a mean or median
+    is in the batch), ``_p_<grain>``, ``_g_<dimension id>`` and, for the i-th measure,
+    ``_n<i>`` / ``_d<i>`` (proportion: 0/1; rate: numbers) or ``_v<i>`` (the value inside
+    the denominator, else null). Rows outside every denominator are dropped unless a rate needs
+    them.
+    """
+    first = batch[0]
+    needs_race = any(d.needs & {"race", "ethnicity"} for d in dimensions)
+    rel = _joined(con, first, needs_race, start, end)
+    inputs = {}
+    for i, measure in enumerate(batch):
+        inputs.update(_measure_columns(rel, i, measure))
+    rel = rel.mutate(**inputs, _unit=rel[first.unit].cast("string"))
+    if all(m.type != "rate" for m in batch):
+        # Only rows inside some denominator count, so later steps read fewer rows.
+        kept = [rel[c] > 0 if c[1] == "d" else rel[c].notnull() for c in inputs if c[1] in "dv"]
+        rel = rel.filter(functools.reduce(operator.or_, kept))
+    if any(m.type in ("mean", "median") for m in batch):
         rollup = _rollup_table(org)
         rel = rel.left_join(rollup, rel._unit == rollup._unit).drop("_unit_right")
         rel = rel.mutate(_system=rel._system.fill_null(org.root))
@@ -155,97 +174,131 @@ def measure_rows(
     return rel.mutate(**periods, **groups, _g_overall=ibis.literal(ALL))
 
 
-def _metrics(rel: ibis.Table, kind: str) -> dict:
-    if kind in ("proportion", "rate"):
-        null = ibis.null().cast("float64")
-        return {
-            "numerator": rel._num.sum(),
-            "denominator": rel._den.sum(),
-            "count": ibis.null().cast("int64"),
-            "sum": null,
-            "sum_sq": null,
-            "median": null,
-        }
-    total = rel._val.sum()
-    return {
-        "numerator": total,
-        "denominator": rel._val.count().cast("float64"),
-        "count": rel._val.count(),
-        "sum": total,
-        "sum_sq": (rel._val * rel._val).sum(),
-        "median": rel._val.median(),
-    }
+def _sums(rel: ibis.Table, batch: Sequence[Measure]) -> dict[str, ibis.Value]:
+    out = {}
+    for i, measure in enumerate(batch):
+        if measure.type in ("proportion", "rate"):
+            out[f"_n{i}"] = rel[f"_n{i}"].sum()
+            out[f"_d{i}"] = rel[f"_d{i}"].sum()
+        else:
+            value = rel[f"_v{i}"]
+            out[f"_c{i}"] = value.count()
+            out[f"_s{i}"] = value.sum()
+            out[f"_q{i}"] = (value * value).sum()
+    return out
 
 
-def _tidy(agg: ibis.Table, measure: Measure, level: str, grain: str, dim: str) -> ibis.Table:
-    return agg.select(
-        measure=ibis.literal(measure.id),
-        level=ibis.literal(level),
-        node=agg._node,
-        grain=ibis.literal(grain),
-        period=agg._period,
-        dimension=ibis.literal(dim),
-        group=agg._group,
-        numerator=agg.numerator.cast("float64"),
-        denominator=agg.denominator.cast("float64"),
-        count=agg["count"].cast("int64"),
-        sum=agg["sum"].cast("float64"),
-        sum_sq=agg.sum_sq.cast("float64"),
-        median=agg.median.cast("float64"),
-    )
+def _grouped(rel: ibis.Table, node: str, dim_ids, grains, aggregates) -> ibis.Table:
+    """One GROUP BY per (grain, dimension), stacked: DuckDB scans the shared rows once."""
+    parts = []
+    for grain in grains:
+        for dim in dim_ids:
+            agg = rel.group_by(
+                _node=rel[node], _period=rel[f"_p_{grain}"], _group=rel[f"_g_{dim}"]
+            ).aggregate(**aggregates(rel))
+            parts.append(agg.mutate(grain=ibis.literal(grain), dimension=ibis.literal(dim)))
+    return ibis.union(*parts)
 
 
-def measure_query(
+def batch_query(
     con,
-    measure: Measure,
+    batch: Sequence[Measure],
     dimensions: Sequence[dims.Dimension],
     grains: Sequence[str] = ("month",),
     org: organisation.Organisation | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
-) -> ibis.Table:
-    """One Ibis query giving the tidy aggregate rows of one measure (see `compute`)."""
+) -> tuple[ibis.Table, ibis.Table | None]:
+    """The batch's unit-level sums and, for means and medians, the per-level medians.
+
+    Sums are computed from the rows once per unit and added up the tree afterwards (see
+    `compute`); medians cannot be added, so they are recomputed from the rows at each level.
+    Each query stacks one GROUP BY per (grain, dimension) over the rows of `batch_rows`.
+    """
     org = org or organisation.load()
-    rel = measure_rows(con, measure, dimensions, grains, org, start, end)
+    rel = batch_rows(con, batch, dimensions, grains, org, start, end)
     dim_ids = [OVERALL, *(d.id for d in dimensions)]
+    units = _grouped(rel, "_unit", dim_ids, grains, lambda r: _sums(r, batch))
+    values = [i for i, m in enumerate(batch) if m.type in ("mean", "median")]
+    if not values:
+        return units, None
+    rows = rel.filter(functools.reduce(operator.or_, [rel[f"_v{i}"].notnull() for i in values]))
     parts = []
-    if measure.type in ("proportion", "rate"):
-        # Additive: aggregate units from rows once, then sum units up the tree (cheap, small).
-        unit_parts = []
-        for grain in grains:
-            for dim in dim_ids:
-                agg = rel.group_by(
-                    _unit=rel._unit, _period=rel[f"_p_{grain}"], _group=rel[f"_g_{dim}"]
-                ).aggregate(_num=rel._num.sum(), _den=rel._den.sum())
-                unit_parts.append(
-                    agg.mutate(grain=ibis.literal(grain), dimension=ibis.literal(dim))
-                )
-        units = ibis.union(*unit_parts)
-        rollup = _rollup_table(org)
-        units = units.left_join(rollup, units._unit == rollup._unit).drop("_unit_right")
-        units = units.mutate(_system=units._system.fill_null(org.root))
-        for level in LEVELS:
-            key = _KEY[level]
-            for grain in grains:
-                for dim in dim_ids:
-                    scoped = units.filter(
-                        (units.grain == grain) & (units.dimension == dim) & units[key].notnull()
-                    )
-                    agg = scoped.group_by(
-                        _node=scoped[key], _period=scoped._period, _group=scoped._group
-                    ).aggregate(**_metrics(scoped, measure.type))
-                    parts.append(_tidy(agg, measure, level, grain, dim))
-    else:
-        for level in LEVELS:
-            key = _KEY[level]
-            scoped = rel.filter(rel[key].notnull())
-            for grain in grains:
-                for dim in dim_ids:
-                    agg = scoped.group_by(
-                        _node=scoped[key], _period=scoped[f"_p_{grain}"], _group=scoped[f"_g_{dim}"]
-                    ).aggregate(**_metrics(scoped, measure.type))
-                    parts.append(_tidy(agg, measure, level, grain, dim))
-    return ibis.union(*parts)
+    for level in LEVELS:
+        scoped = rows.filter(rows[_KEY[level]].notnull())
+        part = _grouped(
+            scoped,
+            _KEY[level],
+            dim_ids,
+            grains,
+            lambda r: {f"_m{i}": r[f"_v{i}"].median() for i in values},
+        )
+        parts.append(part.mutate(level=ibis.literal(level)))
+    return units, ibis.union(*parts)
+
+
+def _batches(measures, dimensions) -> list[tuple[list[Measure], list[dims.Dimension]]]:
+    """Measures grouped by (table, date, unit column), each with the union of their dimensions."""
+    batches: dict[tuple, tuple[list, dict]] = {}
+    for measure in measures:
+        batch, wanted = batches.setdefault((measure.table, measure.date, measure.unit), ([], {}))
+        batch.append(measure)
+        for dim in _resolve_dimensions(measure, dimensions):
+            wanted.setdefault(dim.id, dim)
+    return [(batch, list(wanted.values())) for batch, wanted in batches.values()]
+
+
+def _rolled_up(units: pd.DataFrame, org: organisation.Organisation) -> pd.DataFrame:
+    """Unit sums added up the tree: units outside the tree reach the system level only."""
+    tree = pd.DataFrame(org.unit_rollup()).rename(columns={"unit": "_node"})
+    known = units.merge(tree, on="_node", how="left")
+    known["system"] = known["system"].fillna(org.root)
+    key = ["node", "grain", "period", "dimension", "group"]
+    sums = [c for c in units.columns if c[:2] in ("_n", "_d", "_c", "_s", "_q")]
+    frames = []
+    for level in LEVELS:
+        column = "_node" if level == "unit" else level
+        scoped = known[known[column].notna()].rename(
+            columns={"_period": "period", "_group": "group"}
+        )
+        scoped = scoped.assign(node=scoped[column])
+        # min_count=1 keeps SQL's SUM semantics: a sum over nothing but nulls is null.
+        summed = scoped.groupby(key, sort=False, dropna=False)[sums].sum(min_count=1)
+        frames.append(summed.reset_index().assign(level=level))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _tidy(wide: pd.DataFrame, batch: Sequence[Measure], measure_dims) -> pd.DataFrame:
+    """The batch's wide per-node frame as the tidy rows of `compute`, one block per measure."""
+    frames = []
+    for i, measure in enumerate(batch):
+        mine = wide[wide["dimension"].isin([OVERALL, *measure_dims[measure.id]])]
+        out = mine[["level", "node", "grain", "period", "dimension", "group"]].assign(
+            measure=measure.id
+        )
+        if measure.type in ("proportion", "rate"):
+            out = out.assign(
+                numerator=mine[f"_n{i}"].astype("float64"),
+                denominator=mine[f"_d{i}"].astype("float64"),
+                count=pd.array([pd.NA] * len(mine), dtype="Int64"),
+                sum=float("nan"),
+                sum_sq=float("nan"),
+                median=float("nan"),
+            )
+            # A proportion's groups are the ones with a row inside its denominator.
+            keep = mine[f"_d{i}"] > 0 if measure.type == "proportion" else slice(None)
+        else:
+            out = out.assign(
+                numerator=mine[f"_s{i}"].astype("float64"),
+                denominator=mine[f"_c{i}"].astype("float64"),
+                count=mine[f"_c{i}"].astype("Int64"),
+                sum=mine[f"_s{i}"].astype("float64"),
+                sum_sq=mine[f"_q{i}"].astype("float64"),
+                median=mine[f"_m{i}"].astype("float64"),
+            )
+            keep = mine[f"_c{i}"] > 0
+        frames.append(out[keep])
+    return pd.concat(frames, ignore_index=True)
 
 
 def compute(
@@ -296,17 +349,25 @@ def compute(
     org = org or organisation.load()
     if not _has_table(con, "patients"):
         raise InputError("the store has no patients table", hint="run `equilean ingest` first")
-    frames = []
+    present = [m for m in _resolve_measures(measures) if _has_table(con, m.table)]
     for measure in _resolve_measures(measures):
-        if not _has_table(con, measure.table):
+        if measure not in present:
             log.info("skipping %s: the store has no %s table", measure.id, measure.table)
-            continue
-        query = measure_query(
-            con, measure, _resolve_dimensions(measure, dimensions), grains, org, start, end
-        )
-        frames.append(con.to_pyarrow(query))
+    frames = []
+    for batch, batch_dims in _batches(present, dimensions):
+        measure_dims = {m.id: [d.id for d in _resolve_dimensions(m, dimensions)] for m in batch}
+        units, medians = batch_query(con, batch, batch_dims, grains, org, start, end)
+        wide = _rolled_up(con.to_pyarrow(units).to_pandas(), org)
+        if medians is not None:
+            per_level = con.to_pyarrow(medians).to_pandas()
+            per_level = per_level.rename(
+                columns={"_node": "node", "_period": "period", "_group": "group"}
+            )
+            wide = wide.merge(
+                per_level, on=["level", "node", "grain", "period", "dimension", "group"], how="left"
+            )
+        frames.append(_tidy(wide, batch, measure_dims))
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
-    result = pa.concat_tables(frames).to_pandas()
-    result["count"] = result["count"].astype("Int64")
+    result = pd.concat(frames, ignore_index=True)[list(COLUMNS)]
     return result.sort_values(list(COLUMNS[:7]), ignore_index=True)

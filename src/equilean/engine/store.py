@@ -68,10 +68,19 @@ def connect(url: str | None = None) -> ibis.BaseBackend:
                 hint="pip install 'equilean[spark]'",
             ) from exc
         master = "local[*]" if rest in ("", "local") else rest
+        home = Path(os.environ.get("EQUILEAN_HOME") or "var").resolve()
         session = (
             SparkSession.builder.master(master)
             .appName("equilean")
-            .config("spark.driver.memory", "4g")
+            .config("spark.driver.memory", os.environ.get("EQUILEAN_SPARK_MEMORY", "4g"))
+            .config("spark.ui.enabled", "false")
+            # Aggregates are small: a few partitions beat Spark's default of 200 on one machine.
+            .config(
+                "spark.sql.shuffle.partitions", os.environ.get("EQUILEAN_SPARK_PARTITIONS", "8")
+            )
+            # Times are local wall-clock times; a fixed zone keeps periods the same on any host.
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.warehouse.dir", str(home / "spark-warehouse"))
             .getOrCreate()
         )
         return ibis.pyspark.connect(session)
