@@ -205,9 +205,7 @@ def test_groups_split_the_unit(readmissions):
     assert (black.numerator, black.denominator) == (1, 3)
 
 
-def test_the_1997_race_is_derived_in_the_backend(readmissions, request):
-    if "[spark]" in request.node.name:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SPLIT_BUG))
+def test_the_1997_race_is_derived_in_the_backend(readmissions):
     row = _pick(readmissions, "readmission_30d", "department", "D1", "race", "White")
     assert (row.numerator, row.denominator) == (2 + 1, 4 + 3)  # p1's 4 in U1 and U2's 3
 
@@ -299,10 +297,6 @@ def spark(test):
 # Sums of floats may differ in their last bits when the engines add in another order.
 RELATIVE = 1e-9
 FLOATS = ["numerator", "denominator", "sum", "sum_sq", "median"]
-# Two Ibis-on-Spark bugs in dimensions.py: split('|') becomes Spark's regex SPLIT (raw race
-# codes split into characters) and strip() becomes TRIM(' \t\n\r\v\f' ...), which Spark reads
-# as also trimming the letters v and f ('vi' -> 'i'). Those dimensions differ on Spark.
-SPLIT_BUG = "ibis on Spark: split('|') is a regex split and strip() trims 'v' and 'f'"
 DERIVED = ["race", "ethnicity", "language"]
 
 
@@ -349,7 +343,6 @@ def test_spark_sums_and_medians_agree_to_rounding(both_backends):
 
 
 @spark
-@pytest.mark.xfail(strict=True, reason=SPLIT_BUG)
 def test_spark_derives_race_and_language_like_duckdb(both_backends):
     duck, spark = (f[f.dimension.isin(DERIVED)].reset_index(drop=True) for f in both_backends)
     pd.testing.assert_frame_equal(duck, spark)

@@ -318,7 +318,7 @@ def language_dimension(
     labels = tuple(names.get(code, code) for code in top)
 
     def compile(rel):
-        code = rel.language.strip().lower()
+        code = _trim(rel.language).lower()
         pairs = [(code == c, label) for c, label in zip(top, labels, strict=True)]
         pairs += [(code.isnull() | code.isin(["", "und", "unk"]), UNKNOWN)]
         return _cases(pairs, OTHER)
@@ -456,6 +456,21 @@ def age_at(birth_date: ibis.Value, on: ibis.Value) -> ibis.Value:
     return years - before_birthday.cast("int64")
 
 
+# Spark compiles Ibis's split() to a regex split and strip() to a TRIM of a character list it
+# misreads (dropping 'v' and 'f'), so these two spell the same thing portably.
+_SEPARATOR = "\x1f"  # ASCII unit separator: never in a code, and not special in a regex
+
+
+def _split_codes(column: ibis.StringValue) -> ibis.ArrayValue:
+    """Split "|"-joined raw codes into an array, identically on DuckDB and Spark."""
+    return column.replace("|", _SEPARATOR).split(_SEPARATOR)
+
+
+def _trim(column: ibis.StringValue) -> ibis.StringValue:
+    """Leading and trailing white space removed, identically on DuckDB and Spark."""
+    return column.re_replace(r"^\s+|\s+$", "")
+
+
 def patient_race_ethnicity(patients: ibis.Table) -> ibis.Table:
     """Per patient: the 1997 `race` and `ethnicity` labels, derived in the backend from raw codes.
 
@@ -470,12 +485,12 @@ def patient_race_ethnicity(patients: ibis.Table) -> ibis.Table:
     )
     parts = [
         patients.select(
-            "patient_id", field=ibis.literal(name), token=patients[column].split("|").unnest()
+            "patient_id", field=ibis.literal(name), token=_split_codes(patients[column]).unnest()
         )
         for name, column in (("race", "race_codes"), ("ethnicity", "ethnicity_codes"))
     ]
     tokens = ibis.union(*parts)
-    token = tokens.token.strip().lower()
+    token = _trim(tokens.token).lower()
     tokens = tokens.mutate(key=ibis.ifelse(token.re_search(CDC_CODE), token.substr(0, 4), token))
     hits = tokens.join(keys, "key")
     cat = hits.category
