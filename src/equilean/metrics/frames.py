@@ -32,40 +32,18 @@ COLUMNS = [
 ]
 
 
-def observations_for(user, viewer: Viewer | None = None, **filters) -> pd.DataFrame:
-    """The observations `user` may see, filtered by Django lookups, with `rate` computed and
-    small cells hidden where the user lacks the permission to see them."""
-    queryset = Observation.objects.for_user(user, Action.VIEW).filter(**filters)
-    records = queryset.values_list(
-        "measure__code",
-        "measure__kind",
-        "measure__per",
-        "node__code",
-        "node__name",
-        "node__level",
-        "node__path",
-        "grain",
-        "period",
-        "dimension",
-        "group",
-        "numerator",
-        "denominator",
-        "count",
-        "mean",
-        "median",
-        "numerator_hidden",
-        "denominator_hidden",
-    )
-    frame = pd.DataFrame.from_records(
-        list(records),
-        columns=[
-            "measure",
-            "kind",
-            "per",
-            "node",
-            "node_name",
-            "level",
-            "path",
+# Frame column -> the Observation field it is read from.
+FIELDS = {
+    "measure": "measure__code",
+    "kind": "measure__kind",
+    "per": "measure__per",
+    "node": "node__code",
+    "node_name": "node__name",
+    "level": "node__level",
+    "path": "node__path",
+    **{
+        name: name
+        for name in (
             "grain",
             "period",
             "dimension",
@@ -77,8 +55,17 @@ def observations_for(user, viewer: Viewer | None = None, **filters) -> pd.DataFr
             "median",
             "numerator_hidden",
             "denominator_hidden",
-        ],
-    )
+        )
+    },
+}
+
+
+def observations_for(user, viewer: Viewer | None = None, **filters) -> pd.DataFrame:
+    """The observations `user` may see, filtered by Django lookups, with `rate` computed and
+    small cells hidden where the user lacks the permission to see them."""
+    queryset = Observation.objects.for_user(user, Action.VIEW).filter(**filters)
+    records = queryset.values_list(*FIELDS.values())
+    frame = pd.DataFrame.from_records(list(records), columns=list(FIELDS))
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
     continuous = frame["kind"].isin(["mean", "median"]).to_numpy()
