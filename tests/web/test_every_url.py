@@ -11,7 +11,7 @@ PUBLIC = {
     "oidc_logout",
 }
 # A real-looking value for each URL parameter name.
-SAMPLE = {"code": "MUH-4W", "format": "json", "pk": "1"}
+SAMPLE = {"code": "MUH-4W", "format": "json", "pk": "1", "measure": "readmission_30d"}
 
 
 def walk(patterns, namespace=""):

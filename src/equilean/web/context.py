@@ -8,9 +8,22 @@ from django.urls import reverse
 from equilean.org.models import Node
 
 
-def nav_modules() -> list[dict[str, str]]:
-    """The modules in the main navigation, in the order leaders use them."""
-    return [{"label": "My day", "url": reverse("home"), "icon": "sun", "name": "home"}]
+def nav_modules(node_code: str | None = None) -> list[dict[str, str]]:
+    """The modules in the main navigation, in the order leaders use them.
+
+    Modules about one node (Equity) point at `node_code`, the person's current or home node.
+    """
+    modules = [{"label": "My day", "url": reverse("home"), "icon": "sun", "name": "home"}]
+    if node_code:
+        modules.append(
+            {
+                "label": "Equity",
+                "url": reverse("metrics:equity", args=[node_code]),
+                "icon": "warning",
+                "name": "equity",
+            }
+        )
+    return modules
 
 
 def shell(request) -> dict[str, object]:
@@ -18,10 +31,14 @@ def shell(request) -> dict[str, object]:
     if not user or not user.is_authenticated:
         return {"oidc_enabled": settings.OIDC_ENABLED}
     nodes = list(Node.objects.for_user(user).only("code", "name", "level", "path"))
+    codes = {n.code for n in nodes}
     current = request.session.get("current_node")
+    current = current if current in codes else None
+    profile = getattr(user, "profile", None)
+    home = profile.home_node.code if profile and profile.home_node_id else None
     return {
-        "nav_modules": nav_modules(),
+        "nav_modules": nav_modules(current or (home if home in codes else None)),
         "switcher_nodes": nodes,
-        "current_node_code": current if any(n.code == current for n in nodes) else None,
+        "current_node_code": current,
         "oidc_enabled": settings.OIDC_ENABLED,
     }
