@@ -598,6 +598,42 @@ def _share(label, numerator, denominator, suppressed) -> dict:
     }
 
 
+def _matrix_table(matrix: list[dict], columns: list[str]) -> Table:
+    """The measure x dimension matrix as a downloadable table."""
+    matrix_frame = pd.DataFrame(
+        [
+            {
+                "measure": row["measure"].name,
+                **{
+                    cell["dimension"]: (
+                        cell["item"]["signal"].get_kind_display()
+                        + (
+                            f": {cell['item']['signal'].group}"
+                            if cell["dimension"] != "overall"
+                            else ""
+                        )
+                        if cell["item"]
+                        else ("No open signal" if cell["stratified"] else "Not stratified")
+                    )
+                    for cell in row["cells"]
+                },
+            }
+            for row in matrix
+        ],
+        columns=["measure", *columns],
+    )
+    return Table(
+        "matrix",
+        "Strongest open signal by measure and dimension",
+        [Column("measure", "Measure", "text")]
+        + [Column(d, dimension_label(d), "text") for d in columns],
+        matrix_frame,
+    )
+
+
+SIGNALS_SHOWN = 10
+
+
 @login_required
 @require_GET
 def equity_dashboard(request, code: str):
@@ -635,39 +671,13 @@ def equity_dashboard(request, code: str):
         }
         for m in measures
     ]
-    matrix_frame = pd.DataFrame(
-        [
-            {
-                "measure": row["measure"].name,
-                **{
-                    cell["dimension"]: (
-                        cell["item"]["signal"].get_kind_display()
-                        + (
-                            f": {cell['item']['signal'].group}"
-                            if cell["dimension"] != "overall"
-                            else ""
-                        )
-                        if cell["item"]
-                        else ("No open signal" if cell["stratified"] else "Not stratified")
-                    )
-                    for cell in row["cells"]
-                },
-            }
-            for row in matrix
-        ],
-        columns=["measure", *columns],
-    )
     tables = {
-        "matrix": Table(
-            "matrix",
-            "Strongest open signal by measure and dimension",
-            [Column("measure", "Measure", "text")]
-            + [Column(d, dimension_label(d), "text") for d in columns],
-            matrix_frame,
-        ),
         "signals": _signals_table(items),
         "completeness": _completeness(request, viewer, node),
     }
+    if request.GET.get("export"):
+        # The matrix as a table is only needed for its download; the page draws it directly.
+        tables["matrix"] = _matrix_table(matrix, columns)
     download = _export_or_none(request, tables, node.code, "equity")
     if download:
         return download
@@ -684,7 +694,8 @@ def equity_dashboard(request, code: str):
         "ancestors": [a for a in node.ancestors() if a.pk != node.pk],
         "columns": [(d, dimension_label(d)) for d in columns],
         "matrix": matrix,
-        "items": items,
+        "items": items if request.GET.get("signals") == "all" else items[:SIGNALS_SHOWN],
+        "signal_count": len(items),
         "tables": tables,
         "can_respond": can(request.user, Action.RESPOND, node),
         "unsuppressed": viewer.unsuppressed_at(node),
