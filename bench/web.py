@@ -75,10 +75,11 @@ def build(encounters: int) -> tuple[str, float]:
     from django.core.management import call_command
 
     from equilean.engine import organisation, sources, synth
-    from equilean.org.services import load_tree
+    from equilean.org.services import create_demo_people, load_tree
 
     call_command("migrate", verbosity=0)
     load_tree(organisation.load())
+    create_demo_people("bench-password")  # the render timings sign in as the executive
     extract = Path(home) / "extract"
     synth.generate(extract, encounters=encounters)
     sources.ingest(extract, kind="equilean", source="bench")
