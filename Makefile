@@ -48,9 +48,10 @@ browser:
 	  fi; \
 	fi
 
-# The Django tests again on a throwaway PostgreSQL cluster on 127.0.0.1.
+# The Django tests again on a throwaway PostgreSQL cluster on 127.0.0.1 (the engine and the
+# CLI tests do not touch the app database).
 test-postgres: venv
-	scripts/with-postgres $(RUN_PYTEST) tests --ignore=tests/engine -m "not browser"
+	scripts/with-postgres $(RUN_PYTEST) tests --ignore=tests/engine --ignore=tests/test_cli.py -m "not browser"
 
 # The compute tests again on Spark in local mode (needs Java 17); installs the spark extra once.
 test-spark: venv
