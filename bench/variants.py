@@ -25,6 +25,7 @@ def _duckdb_store(folder: Path, threads: int | None = None):
     import ibis
 
     con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
+    con.raw_sql("SET enable_progress_bar = false")
     for table in TABLES:
         con.raw_sql(
             f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{folder / (table + '.parquet')}')"
@@ -130,6 +131,7 @@ def anchor(folder: Path) -> int:
 
     org = organisation.load()
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     for table in TABLES:
         con.execute(
             f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{folder / (table + '.parquet')}')"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import logging
 import operator
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,6 +40,8 @@ COLUMNS = (
     "sum_sq",
     "median",
 )
+# DuckDB computes a batch over a table with more rows than this in date ranges (see `_plan`).
+CHUNK_ROWS = 1_000_000
 _KEY = {"unit": "_unit", "department": "_department", "hospital": "_hospital", "system": "_system"}
 
 
@@ -105,14 +108,16 @@ def _joined(con, measure: Measure, needs_race: bool, start, end) -> ibis.Table:
     table = con.table(measure.table)
     patients = con.table("patients")
     date = table[measure.date]
-    if date.type().is_timestamp():
-        date = date.date()
-    rel = table.mutate(_date=date)
-    rel = rel.filter(rel._date.notnull())
+    # Bounds compared with the stored column, not its date, so DuckDB filters while scanning;
+    # a timestamp is on or after a day exactly when it is at or after the day's midnight.
+    kind = date.type()
     if start is not None:
-        rel = rel.filter(rel._date >= ibis.literal(start, type="date"))
+        table = table.filter(date >= ibis.literal(start, type="date").cast(kind))
     if end is not None:
-        rel = rel.filter(rel._date < ibis.literal(end, type="date"))
+        table = table.filter(date < ibis.literal(end, type="date").cast(kind))
+    date = table[measure.date]
+    rel = table.mutate(_date=date.date() if kind.is_timestamp() else date)
+    rel = rel.filter(rel._date.notnull())
     people = patients.select(*PATIENT_COLUMNS, _pid=patients.patient_id)
     rel = rel.left_join(people, rel.patient_id == people._pid).drop("_pid")
     rel = rel.mutate(age=dims.age_at(rel.birth_date, rel._date))
@@ -130,9 +135,10 @@ def _measure_columns(rel: ibis.Table, i: int, measure: Measure) -> dict[str, ibi
         return {f"_n{i}": num.cast("float64"), f"_d{i}": den.cast("float64")}
     inside = den.fill_null(False)
     if measure.type == "proportion":
-        # 0/1 doubles: DuckDB sums doubles faster than it counts with a FILTER clause.
+        # 0/1 as one byte: DuckDB keeps these rows in memory (see `_plan`); `_sums` casts them
+        # to doubles, which DuckDB sums faster than it counts with a FILTER clause.
         event = inside & measure.numerator.compile(rel).fill_null(False)
-        return {f"_d{i}": ibis.ifelse(inside, 1.0, 0.0), f"_n{i}": ibis.ifelse(event, 1.0, 0.0)}
+        return {f"_d{i}": inside.cast("int8"), f"_n{i}": event.cast("int8")}
     value = measure.value.compile(rel).cast("float64")
     return {f"_v{i}": ibis.ifelse(inside, value, ibis.null().cast("float64"))}
 
@@ -150,7 +156,7 @@ def batch_rows(
 
     Columns: ``_unit`` (and ``_department``, ``_hospital``, ``_system`` when a mean or median
     is in the batch), ``_p_<grain>``, ``_g_<dimension id>`` and, for the i-th measure,
-    ``_n<i>`` / ``_d<i>`` (proportion: 0/1; rate: numbers) or ``_v<i>`` (the value inside
+    ``_n<i>`` / ``_d<i>`` (proportion: 0/1 int8; rate: numbers) or ``_v<i>`` (the value inside
     the denominator, else null). Rows outside every denominator are dropped unless a rate needs
     them.
     """
@@ -178,8 +184,8 @@ def _sums(rel: ibis.Table, batch: Sequence[Measure]) -> dict[str, ibis.Value]:
     out = {}
     for i, measure in enumerate(batch):
         if measure.type in ("proportion", "rate"):
-            out[f"_n{i}"] = rel[f"_n{i}"].sum()
-            out[f"_d{i}"] = rel[f"_d{i}"].sum()
+            out[f"_n{i}"] = rel[f"_n{i}"].cast("float64").sum()
+            out[f"_d{i}"] = rel[f"_d{i}"].cast("float64").sum()
         else:
             value = rel[f"_v{i}"]
             out[f"_c{i}"] = value.count()
@@ -301,6 +307,56 @@ def _tidy(wide: pd.DataFrame, batch: Sequence[Measure], measure_dims) -> pd.Data
     return pd.concat(frames, ignore_index=True)
 
 
+def _period_starts(lo: dt.date, hi: dt.date, weekly: bool) -> list[dt.date]:
+    """The starts of the months (or ISO weeks) after `lo` up to and including `hi`."""
+    if weekly:
+        first = lo - dt.timedelta(days=lo.weekday()) + dt.timedelta(weeks=1)
+        return [first + dt.timedelta(weeks=i) for i in range((hi - first).days // 7 + 1)]
+    months = (hi.year - lo.year) * 12 + hi.month - lo.month
+    return [
+        dt.date(lo.year + (lo.month + i) // 12, (lo.month + i) % 12 + 1, 1) for i in range(months)
+    ]
+
+
+def _plan(
+    con, measure: Measure, grains, start, end
+) -> list[tuple[tuple[str, ...], object, object]]:
+    """The (grains, start, end) parts a batch is computed in: one, unless DuckDB needs more.
+
+    DuckDB materialises the rows that a batch's stacked GROUP BYs share (about 350 bytes a
+    row), so a big table is computed in date ranges of about `CHUNK_ROWS` rows each. The ranges
+    start on period boundaries, so no period is split and each median still sees all its rows;
+    weeks and months do not share boundaries, so weekly parts are planned apart.
+    """
+    whole = [(tuple(grains), start, end)]
+    if con.name != "duckdb":
+        return whole
+    table = con.table(measure.table)
+    rows = table.count().to_pyarrow().as_py()
+    if rows <= CHUNK_ROWS:
+        return whole
+    date = table[measure.date]
+    span = table.aggregate(lo=date.min().cast("date"), hi=date.max().cast("date")).to_pyarrow()
+    lo, hi = span["lo"][0].as_py(), span["hi"][0].as_py()
+    if lo is None:
+        return whole
+    parts = []
+    for weekly in (False, True):
+        mine = tuple(g for g in grains if (g == "week") == weekly)
+        if not mine:
+            continue
+        starts = _period_starts(lo, hi, weekly)
+        step = max(1, -(-len(starts) * CHUNK_ROWS // rows))
+        edges = [
+            e
+            for e in starts[step - 1 :: step]
+            if (start is None or e > start) and (end is None or e < end)
+        ]
+        bounds = [start, *edges, end]
+        parts += [(mine, a, b) for a, b in itertools.pairwise(bounds)]
+    return parts
+
+
 def compute(
     con,
     measures: Iterable[Measure | str] | Mapping[str, Measure] | None = None,
@@ -356,10 +412,15 @@ def compute(
     frames = []
     for batch, batch_dims in _batches(present, dimensions):
         measure_dims = {m.id: [d.id for d in _resolve_dimensions(m, dimensions)] for m in batch}
-        units, medians = batch_query(con, batch, batch_dims, grains, org, start, end)
-        wide = _rolled_up(con.to_pyarrow(units).to_pandas(), org)
-        if medians is not None:
-            per_level = con.to_pyarrow(medians).to_pandas()
+        units, medians = [], []
+        for part_grains, lo, hi in _plan(con, batch[0], grains, start, end):
+            unit_query, median_query = batch_query(con, batch, batch_dims, part_grains, org, lo, hi)
+            units.append(con.to_pyarrow(unit_query))
+            if median_query is not None:
+                medians.append(con.to_pyarrow(median_query))
+        wide = _rolled_up(pa.concat_tables(units).to_pandas(), org)
+        if medians:
+            per_level = pa.concat_tables(medians).to_pandas()
             per_level = per_level.rename(
                 columns={"_node": "node", "_period": "period", "_group": "group"}
             )
