@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 NAMES = {
     "anchor": "anchor (hand-written DuckDB GROUPING SETS)",
     "equilean": "equilean (DuckDB)",
@@ -215,4 +217,13 @@ make bench                        # check, then 1M (3 alternating runs) and 10M 
 .venv/bin/python -m bench --sizes 1000000 --variants anchor,equilean --no-spark --no-ingest
 ```
 Data is generated once into `bench/.data/` (git-ignored); raw results go to `bench/results/`.
-"""
+""" + _app_section()
+
+
+def _app_section() -> str:
+    """The app's refresh and render times (kept in docs/performance-app.md, by bench/web.py)."""
+    app = Path(__file__).resolve().parents[1] / "docs" / "performance-app.md"
+    if not app.exists():
+        return ""
+    body = app.read_text().split("\n", 3)[3].lstrip("\n")  # drop the title and the link
+    return "\n## The app: refresh and page render times\n\n" + body
