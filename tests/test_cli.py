@@ -41,24 +41,22 @@ def test_every_subcommand_has_help(command, tmp_path):
         assert "usage: equilean" in result.stdout
 
 
-def test_demo_builds_and_prints_the_logins(tmp_path):
+def test_demo_builds_prints_the_logins_reruns_safely_and_rebuilds_fresh(tmp_path):
+    # One test, three builds: each demo build takes a while even on a small extract.
+    home = tmp_path / "home"
     result = run(
-        ["demo", "--no-serve", "--quiet", *SMALL],
-        tmp_path / "home",
-        EQUILEAN_DEMO_PASSWORD="a-test-password",
+        ["demo", "--no-serve", "--quiet", *SMALL], home, EQUILEAN_DEMO_PASSWORD="a-test-password"
     )
     assert result.returncode == 0, result.stderr
     assert "password: a-test-password" in result.stdout
     for username in ("frontline", "unitleader", "deptleader", "executive", "analyst", "admin"):
         assert f"  {username} " in result.stdout
-    assert (tmp_path / "home" / "equilean.sqlite3").exists()
-
-
-def test_demo_is_safe_to_rerun_and_fresh_rebuilds(tmp_path):
-    home = tmp_path / "home"
-    assert run(["demo", "--no-serve", "--quiet", *SMALL], home).returncode == 0
+    assert (home / "equilean.sqlite3").exists()
+    assert (home / "extract" / "manifest.json").exists()
     marker = home / "leftover.txt"
     marker.write_text("x")
+    assert run(["demo", "--no-serve", "--quiet", *SMALL], home).returncode == 0
+    assert marker.exists()
     assert run(["demo", "--no-serve", "--quiet", "--fresh", *SMALL], home).returncode == 0
     assert not marker.exists()
 
