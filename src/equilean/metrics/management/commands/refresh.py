@@ -43,5 +43,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=2) from exc
         finally:
             steps.close()
-        for line in report.lines():
-            self.stdout.write(line)
+        if options["verbosity"] >= 1:
+            for line in report.lines():
+                self.stdout.write(line)
