@@ -127,3 +127,22 @@ def test_bh_runs_across_all_of_a_nodes_comparisons(aggregates):
     assert black_a["p_value"] == pytest.approx(black_b["p_value"])
     assert black_a["q_node"] < black_b["q_node"]
     assert bool(black_a["gap"]) and not bool(black_b["gap"])
+
+
+def test_rates_with_different_scales_are_charted_on_their_own_scale(aggregates):
+    measures = pd.concat(
+        [
+            MEASURES,
+            pd.DataFrame(
+                [{"measure": "ama_per_100", "kind": "rate", "better": "lower", "per": 100.0}]
+            ),
+        ]
+    )
+    before, after = [(30, 1000)] * 14, [(60, 1000)] * 8
+    aggregates.add("falls_rate", "MUH-4W", "unit", before + after)
+    aggregates.add("ama_per_100", "MUH-4W", "unit", before + after)
+    special = detect.detect(aggregates.frame(), measures).set_index("measure")
+    # 60 events per 1,000 exposure: 60 per 1,000 patient days, or 6 per 100.
+    assert special.loc["falls_rate", "evidence"]["value"] == pytest.approx(60.0)
+    assert special.loc["ama_per_100", "evidence"]["value"] == pytest.approx(6.0)
+    assert set(special["direction"]) == {"concern"}

@@ -78,7 +78,8 @@ def special_causes(frame: pd.DataFrame, measures: pd.DataFrame, settings: Settin
     ].index
     monthly = monthly.set_index(SERIES_KEYS).loc[keep].reset_index()
     charts = []
-    for (kind, better), part in monthly.groupby(["kind", "better"], observed=True):
+    # Series are charted in families sharing a chart type, direction and scale (`per`).
+    for (kind, better, per), part in monthly.groupby(["kind", "better", "per"], observed=True):
         improvement = "decrease" if better == "lower" else "increase"
         large = part.groupby(SERIES_KEYS)["denominator"].transform("mean") > settings.laney_above
         for laney, subset in part.groupby(large):
@@ -101,7 +102,7 @@ def special_causes(frame: pd.DataFrame, measures: pd.DataFrame, settings: Settin
                     laney=bool(laney),
                     improvement=improvement,
                     rules="nhs",
-                    per=float(subset["per"].iloc[0]),
+                    per=float(per),
                 )
             else:
                 chart = spc.p_chart_many(
