@@ -13,11 +13,11 @@ from equilean.engine import sources, store
 from equilean.engine.errors import InputError
 from equilean.engine.sources import tabular
 
-# The project's shared folder sits beside the checkout (and beside CI's clone).
+# Real Synthea bundles kept in the repository (tests/data/synthea-fhir-r4-sample/README.md).
 SAMPLE = Path(
     os.environ.get(
         "EQUILEAN_FHIR_SAMPLE",
-        Path(__file__).resolve().parents[3] / "shared" / "data" / "synthea-fhir-r4-sample",
+        Path(__file__).resolve().parents[1] / "data" / "synthea-fhir-r4-sample",
     )
 )
 # Synthea's own words for the codes its FHIR exporter writes (2135-2 is its "hispanic" race).
