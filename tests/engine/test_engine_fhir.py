@@ -22,6 +22,10 @@ SAMPLE = Path(
 )
 
 
+# One hand-written patient with two Coverages (tests/data/fhir-two-coverages/README.md).
+TWO_COVERAGES = Path(__file__).resolve().parents[1] / "data" / "fhir-two-coverages"
+
+
 def _resources(kind):
     for path in sorted(SAMPLE.glob("*.json")):
         for entry in json.loads(path.read_text())["entry"]:
@@ -94,11 +98,18 @@ def test_it_stores_no_direct_identifiers(loaded):
     assert not columns & {"name", "ssn", "phone", "address", "line"}
 
 
-def test_it_takes_the_payer_from_the_latest_coverage(loaded):
+def test_it_gives_every_sample_patient_a_known_payer_group(loaded):
     con, _ = loaded
     groups = dict(_rows(con, "SELECT payer_group, count(*) FROM patients GROUP BY 1"))
     assert set(groups) <= {"Commercial", "Medicaid", "Self-pay", "Medicare"}
-    assert sum(groups.values()) == 20
+    assert sum(groups.values()) == len(list(_resources("Patient")))
+
+
+def test_it_takes_the_payer_from_the_latest_coverage():
+    # The later Coverage (Medicaid, 2022) comes first in the file, the earlier (Aetna) second.
+    tables, _ = sources.read_extract(TWO_COVERAGES, kind="fhir")
+    row = tables["patients"].set_index("patient_id").loc["two-coverages"]
+    assert (row["payer"], row["payer_group"]) == ("Medicaid", "Medicaid")
 
 
 def test_it_reads_us_core_interpreter_language_and_zip(tmp_path):
