@@ -46,5 +46,6 @@ def test_the_shell_works_by_keyboard(page, sign_in, unit_leader):
 def test_my_day_fits_a_tablet(page, sign_in, unit_leader):
     page.set_viewport_size({"width": 768, "height": 1024})
     sign_in("marcus")
+    expect(page.get_by_role("heading", name="My day")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 768
