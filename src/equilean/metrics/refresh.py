@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from equilean.engine import compute, organisation, store
@@ -30,6 +30,7 @@ VALUE_FIELDS = [
     "denominator_hidden",
 ]
 KEY_FIELDS = ["measure_id", "node_id", "grain", "period", "dimension", "group"]
+STAGE_TABLE = "refresh_observation_stage"
 
 
 @dataclass
@@ -37,6 +38,7 @@ class RefreshReport:
     """What a refresh did, for the command's output and the operations log."""
 
     measures: int = 0
+    measures_retired: int = 0
     aggregate_rows: int = 0
     observations_written: int = 0
     observations_deleted: int = 0
@@ -48,7 +50,8 @@ class RefreshReport:
 
     def lines(self) -> list[str]:
         return [
-            f"measures: {self.measures}",
+            f"measures: {self.measures}"
+            + (f", retired: {self.measures_retired}" if self.measures_retired else ""),
             f"aggregate rows: {self.aggregate_rows:,}",
             f"observations written: {self.observations_written:,}, "
             f"deleted: {self.observations_deleted:,}",
@@ -106,6 +109,7 @@ def refresh(
     step("Syncing measures")
     measures = sync_measures(catalogue)
     report.measures = len(measures)
+    retire_measures(measures, report)
     step("Computing aggregates")
     end = end or timezone.localdate().replace(day=1)
     frame = compute.compute(
@@ -190,14 +194,21 @@ def _with_ids(
     return frame
 
 
+def retire_measures(current: dict[str, Measure], report: RefreshReport) -> None:
+    """Hide measures gone from the catalogue and delete their observations and signals."""
+    gone = Measure.objects.exclude(code__in=list(current))
+    with transaction.atomic():
+        report.observations_deleted += Observation.objects.filter(measure__in=gone).delete()[0]
+        Signal.objects.filter(measure__in=gone).delete()
+        report.measures_retired = gone.filter(active=True).update(active=False)
+
+
 def write_observations(frame: pd.DataFrame, report: RefreshReport) -> None:
-    """Upsert only what changed and delete cells that disappeared, in one transaction."""
+    """Upsert only what changed and delete cells that disappeared, in one short transaction."""
     new = frame[KEY_FIELDS + VALUE_FIELDS].copy()
-    measure_ids = new["measure_id"].unique().tolist()
+    # Every measure's cells, so a measure with no rows any more loses its stale ones too.
     existing = pd.DataFrame.from_records(
-        Observation.objects.filter(measure_id__in=measure_ids).values_list(
-            "id", *KEY_FIELDS, *VALUE_FIELDS
-        ),
+        Observation.objects.values_list("id", *KEY_FIELDS, *VALUE_FIELDS),
         columns=["id", *KEY_FIELDS, *VALUE_FIELDS],
     )
     merged = new.merge(existing, on=KEY_FIELDS, how="outer", suffixes=("", "_old"), indicator=True)
@@ -209,23 +220,38 @@ def write_observations(frame: pd.DataFrame, report: RefreshReport) -> None:
         b = pd.to_numeric(current[f"{name}_old"], errors="coerce").to_numpy(dtype=float)
         same = np.isclose(a, b, rtol=1e-12, atol=0, equal_nan=True)
         changed |= ~same
-    to_write = current[changed]
-    objects = [
-        Observation(**{k: _clean(v) for k, v in row.items()})
-        for row in to_write[KEY_FIELDS + VALUE_FIELDS].to_dict("records")
+    rows = [
+        tuple(_clean(v) for v in row)
+        for row in current.loc[changed, KEY_FIELDS + VALUE_FIELDS].itertuples(index=False)
     ]
-    with transaction.atomic():
-        for start in range(0, len(gone), 5000):
-            Observation.objects.filter(id__in=gone[start : start + 5000]).delete()
-        Observation.objects.bulk_create(
-            objects,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["measure", "node", "grain", "period", "dimension", "group"],
-            update_fields=VALUE_FIELDS,
+    quote = connection.ops.quote_name
+    table = quote(Observation._meta.db_table)
+    columns = ", ".join(quote(name) for name in KEY_FIELDS + VALUE_FIELDS)
+    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in VALUE_FIELDS)
+    keys = ", ".join(quote(name) for name in KEY_FIELDS)
+    # Stage the rows outside any transaction: the write lock is then held only while the
+    # database copies them in, so pages and logins never wait behind a long refresh.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {STAGE_TABLE} AS SELECT {columns} FROM {table} WHERE 1 = 0"
         )
-    report.observations_written = len(objects)
-    report.observations_deleted = len(gone)
+        try:
+            placeholders = ", ".join(["%s"] * len(KEY_FIELDS + VALUE_FIELDS))
+            cursor.executemany(
+                f"INSERT INTO {STAGE_TABLE} ({columns}) VALUES ({placeholders})", rows
+            )
+            with transaction.atomic():
+                for start in range(0, len(gone), 5000):
+                    Observation.objects.filter(id__in=gone[start : start + 5000]).delete()
+                # "WHERE 1 = 1" keeps SQLite from reading ON CONFLICT as a join constraint.
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {STAGE_TABLE} "
+                    f"WHERE 1 = 1 ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+                )
+        finally:
+            cursor.execute(f"DROP TABLE {STAGE_TABLE}")
+    report.observations_written = len(rows)
+    report.observations_deleted += len(gone)
 
 
 def _clean(value):

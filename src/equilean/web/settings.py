@@ -91,6 +91,14 @@ DATABASES = {
         conn_max_age=envint("EQUILEAN_DB_CONN_MAX_AGE", 60),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets pages read while refresh writes. IMMEDIATE makes a writer queue for the lock
+    # (up to the timeout) rather than fail at once when a read turns into a write.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        transaction_mode="IMMEDIATE",
+        timeout=envint("EQUILEAN_DB_TIMEOUT_SECONDS", 20),
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [
