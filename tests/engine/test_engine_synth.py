@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from scipy import stats
 
 from equilean.engine import dimensions, organisation, sources, store, synth
+from equilean.engine.stats import intervals
 
 END = date(2025, 12, 31)
 # The contract's built-in measure and dimension ids (schema.md), typed out independently.
@@ -90,7 +93,8 @@ def test_the_manifest_names_real_measures_dimensions_and_org_codes(demo):
         assert manifest["start"] <= effect["start"] < effect["end"] == manifest["end"]
 
 
-def _observed(effect, tables):
+def _outcomes(effect, tables):
+    """The effect's outcome values in its group and in its reference group, at its node."""
     pat = tables["patients"].assign(
         race_ethnicity=lambda p: dimensions.combine_race_ethnicity(
             p["race_codes"], p["ethnicity_codes"]
@@ -110,17 +114,39 @@ def _observed(effect, tables):
     rows = tables[table].merge(pat, on="patient_id")
     rows = rows[rows[effect["level"]] == effect["code"]]
     rows = rows[rows[column].notna()]
-    rates = rows.groupby(effect["dimension"])[column].mean()
-    return rates[effect["group"]] / rates[effect["reference_group"]]
+    by_group = rows.groupby(effect["dimension"])[column]
+    group, reference = (by_group.get_group(effect[k]) for k in ("group", "reference_group"))
+    return group.astype(float).to_numpy(), reference.astype(float).to_numpy()
+
+
+def _ratio_interval(effect, group, reference, confidence):
+    """The observed group / reference ratio with its confidence interval."""
+    if effect["measure"] == "ed_door_to_provider":
+        # Ratio of mean minutes: each mean's standard error from its Student-t interval, then
+        # the delta method on the log of the ratio.
+        means, errors = [], []
+        for values in (group, reference):
+            centre, _, upper = intervals.mean(values, confidence)
+            t = stats.t.ppf(0.5 + confidence / 2, len(values) - 1)
+            means.append(centre)
+            errors.append((upper - centre) / t)
+        ratio = means[0] / means[1]
+        half = intervals.z_value(confidence) * np.hypot(errors[0] / means[0], errors[1] / means[1])
+        return ratio, ratio * np.exp(-half), ratio * np.exp(half)
+    # Yes/no outcomes: a risk ratio with the Katz log interval.
+    return intervals.ratio(group.sum(), len(group), reference.sum(), len(reference), confidence)
 
 
 def test_the_built_in_disparities_show_in_the_data(demo):
     _, manifest, tables = demo
-    for effect in manifest["effects"]:
-        if effect["kind"] != "disparity":
-            continue
-        observed = _observed(effect, tables)
-        assert observed == pytest.approx(effect["true_ratio"], rel=0.25), effect["measure"]
+    disparities = [e for e in manifest["effects"] if e["kind"] == "disparity"]
+    assert len(disparities) == 6
+    for effect in disparities:
+        group, reference = _outcomes(effect, tables)
+        # 99% intervals: the planted ratio must lie inside and "no disparity" (1) outside.
+        ratio, lower, upper = _ratio_interval(effect, group, reference, 0.99)
+        assert lower <= effect["true_ratio"] <= upper, (effect["measure"], ratio, lower, upper)
+        assert not lower <= 1 <= upper, (effect["measure"], ratio, lower, upper)
 
 
 def test_the_improvement_shows_after_the_intervention_date(demo):
