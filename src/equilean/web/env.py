@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -57,6 +58,23 @@ def envsecret(name: str, required: bool = False) -> str | None:
             f"`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
         )
     return value
+
+
+def local_secret(path: Path) -> str:
+    """A random key kept in `path` (owner-only), made on first use and reused thereafter."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(secrets.token_urlsafe(50))
+        try:
+            # A link never replaces a key that another process made meanwhile.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 def oidc_settings(environ: dict[str, str]) -> dict[str, object]:

@@ -9,7 +9,15 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from equilean.web.env import envbool, envint, envlist, envsecret, envstr, oidc_settings
+from equilean.web.env import (
+    envbool,
+    envint,
+    envlist,
+    envsecret,
+    envstr,
+    local_secret,
+    oidc_settings,
+)
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -24,10 +32,10 @@ RELAXED = TESTING or ENVIRONMENT in {"demo", "development"}
 HOME = Path(envstr("EQUILEAN_HOME", "var")).resolve()
 
 DEBUG = envbool("EQUILEAN_DEBUG", False)
-SECRET_KEY = envsecret("EQUILEAN_SECRET_KEY", required=not RELAXED) or (
-    # Only demo, development and tests get here; the key is per checkout, never in production.
-    "insecure-local-only-" + str(HOME)
-)
+SECRET_KEY = envsecret("EQUILEAN_SECRET_KEY", required=not RELAXED)
+if not SECRET_KEY:
+    # Only demo, development and tests get here (production requires a key). Tests write no file.
+    SECRET_KEY = "insecure-tests-only" if TESTING else local_secret(HOME / "secret_key")
 ALLOWED_HOSTS = envlist("EQUILEAN_ALLOWED_HOSTS", "127.0.0.1,localhost" if RELAXED else "")
 CSRF_TRUSTED_ORIGINS = envlist("EQUILEAN_CSRF_TRUSTED_ORIGINS")
 
