@@ -64,7 +64,15 @@ def observations_for(user, viewer: Viewer | None = None, **filters) -> pd.DataFr
     """The observations `user` may see, filtered by Django lookups, with `rate` computed and
     small cells hidden where the user lacks the permission to see them."""
     queryset = Observation.objects.for_user(user, Action.VIEW).filter(**filters)
-    records = queryset.values_list(*FIELDS.values())
+    masked = masked_frame(queryset.values_list(*FIELDS.values()), viewer or Viewer(user))
+    return masked.sort_values(
+        ["measure", "node", "grain", "period", "dimension", "group"], ignore_index=True
+    )
+
+
+def masked_frame(records, viewer: Viewer) -> pd.DataFrame:
+    """Observation `records` (tuples of the `FIELDS` values, e.g. one page of them) as a frame
+    with `rate` computed and small cells hidden from `viewer` where they may not see them."""
     frame = pd.DataFrame.from_records(list(records), columns=list(FIELDS))
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -72,8 +80,4 @@ def observations_for(user, viewer: Viewer | None = None, **filters) -> pd.DataFr
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = frame["numerator"].to_numpy(float) / frame["denominator"].to_numpy(float)
     frame["rate"] = np.where(continuous, np.nan, ratio * frame["per"].to_numpy(float))
-    viewer = viewer or Viewer(user)
-    masked = mask_frame(frame, viewer.unsuppressed_for(frame["path"]))
-    return masked.sort_values(
-        ["measure", "node", "grain", "period", "dimension", "group"], ignore_index=True
-    )
+    return mask_frame(frame, viewer.unsuppressed_for(frame["path"]))

@@ -163,6 +163,13 @@ def mask_frame(frame: pd.DataFrame, unsuppressed) -> pd.DataFrame:
     return frame.drop(columns=["numerator_hidden", "denominator_hidden"], errors="ignore")
 
 
+def blank_suppressed_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """A masked `frame` with every count of a suppressed group's row blank, as the equity
+    pages show a group they cannot compare; a node's overall row keeps its visible counts."""
+    group = frame["suppressed"].astype(bool) & (frame["dimension"] != "overall")
+    return frame.assign(**{c: frame[c].mask(group) for c in COUNT_SENSITIVE})
+
+
 def _flag(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame:
         return np.zeros(len(frame), dtype=bool)

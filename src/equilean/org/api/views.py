@@ -1,24 +1,37 @@
 """API views: the scoped node list and detail, and /me/."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from equilean.api.filters import known
+from equilean.api.pagination import Page
+from equilean.api.responses import errors
 from equilean.org.api.serializers import MeSerializer, NodeSerializer
-from equilean.org.models import Node, RoleGrant
+from equilean.org.models import Level, Node, RoleGrant
 from equilean.org.roles import Action
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[OpenApiParameter("level", str, enum=Level.values)],
+        responses={200: NodeSerializer(many=True), **errors(400)},
+    ),
+    retrieve=extend_schema(responses={200: NodeSerializer, **errors(404)}),
+)
 class NodeViewSet(viewsets.ReadOnlyModelViewSet):
     """Nodes of the health-system tree that the caller may see."""
 
     serializer_class = NodeSerializer
+    pagination_class = Page
     lookup_field = "code"
+    # Any code reaches the view, so an unknown one is the API's 404, not the site's page.
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         queryset = Node.objects.for_user(self.request.user, Action.VIEW).select_related("parent")
-        level = self.request.query_params.get("level")
+        level = known(self.request.query_params, "level", Level.values)
         return queryset.filter(level=level) if level else queryset
 
 
