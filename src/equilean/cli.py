@@ -184,28 +184,59 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_report(report, path: str | None) -> None:
+    print(report.to_text())
+    if path:
+        Path(path).write_text(report.to_json())
+        print(f"data-quality report written to {path}")
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from equilean.engine import sources, store
+    from equilean.engine.errors import LoadRefused
 
     con = _engine_call(store.connect, args.store)
     update, bar = _bar("ingest", args.quiet)
     try:
-        report = _engine_call(
-            sources.ingest,
-            args.path,
-            kind=args.kind,
-            con=con,
-            source=args.source,
-            org_map=args.org_map,
-            progress=update,
-        )
-    finally:
-        bar.close()
-    print(report.to_text())
-    if args.report:
-        Path(args.report).write_text(report.to_json())
-        print(f"data-quality report written to {args.report}")
+        try:
+            report = _engine_call(
+                sources.ingest,
+                args.path,
+                kind=args.kind,
+                con=con,
+                source=args.source,
+                org_map=args.org_map,
+                progress=update,
+                allow_shrink=args.allow_shrink,
+                max_rejected=args.max_rejected,
+            )
+        finally:
+            bar.close()
+    except BadInput as exc:
+        # A refused load still shows which rows were the trouble; the store is as it was.
+        if isinstance(exc.__cause__, LoadRefused):
+            _write_report(exc.__cause__.report, args.report)
+        raise
+    _write_report(report, args.report)
     return 0
+
+
+def _rejected_limit(text: str) -> float | int:
+    """'1%' (a share of the rows read) or '200' (a number of rows)."""
+    try:
+        if text.endswith("%"):
+            share = float(text[:-1]) / 100
+            if not 0 <= share <= 1:
+                raise ValueError
+            return share
+        count = int(text)
+        if count < 0:
+            raise ValueError
+        return count
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a share like 2% or a number of rows like 200"
+        ) from None
 
 
 def cmd_measures(args: argparse.Namespace) -> int:
@@ -348,6 +379,19 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--store", help="measure store URL (default: EQUILEAN_STORE)")
     ingest.add_argument("--org-map", help="YAML mapping organisation/location names to codes")
     ingest.add_argument("--report", help="also write the data-quality report as JSON here")
+    ingest.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="allow a reload to cut the source's patients or encounters by more than 20%%",
+    )
+    ingest.add_argument(
+        "--max-rejected",
+        type=_rejected_limit,
+        default=0.01,
+        metavar="LIMIT",
+        help="refuse the load above this many rejected rows: a share like 1%% (the default) "
+        "or a number of rows like 200",
+    )
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(func=cmd_ingest)
 

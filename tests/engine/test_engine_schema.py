@@ -35,6 +35,8 @@ def test_patients_columns_match_the_contract():
         "postal_code",
         "adi_decile",
         "disability",
+        "death_date",
+        "deceased",
     ]
 
 

@@ -29,3 +29,11 @@ class InputError(Exception):
         )
         text = f"{where}: {self.message}" if where else self.message
         return f"{text}\n  fix: {self.hint}" if self.hint else text
+
+
+class LoadRefused(InputError):
+    """A load that was read and checked but not written; `report` says what was found."""
+
+    def __init__(self, message: str, report, hint: str | None = None, field: str | None = None):
+        super().__init__(message, field=field, hint=hint)
+        self.report = report

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ibis
 import numpy as np
@@ -64,6 +66,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("postal_code", "string", "5-digit ZIP code"),
         _c("adi_decile", "int64", "Area Deprivation Index state decile, 1 (least) to 10 (most)"),
         _c("disability", "boolean", "the patient has a recorded disability"),
+        _c("death_date", "date", "date of death, the day only (for mortality measures)"),
+        _c("deceased", "boolean", "the patient has died, whether or not the date is known"),
     ),
     "encounters": (
         _c("encounter_id", "string", "the encounter's identifier", False),
@@ -72,7 +76,12 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("encounter_class", "string", "care setting", False, ENCOUNTER_CLASSES),
         _c("hospital", "string", "hospital code in the organisation tree"),
         _c("unit", "string", "unit code in the organisation tree"),
-        _c("start_time", "timestamp", "arrival or admission time (local wall-clock)", False),
+        _c(
+            "start_time",
+            "timestamp",
+            "arrival or admission time, local wall-clock time in EQUILEAN_TIME_ZONE",
+            False,
+        ),
         _c("end_time", "timestamp", "departure or discharge time"),
         _c("disposition", "string", "where the patient went", allowed=DISPOSITIONS),
         _c("length_of_stay_hours", "float64", "end_time - start_time in hours"),
@@ -123,8 +132,26 @@ _ARROW = {
     "int64": pa.int64(),
     "float64": pa.float64(),
 }
+DEFAULT_TIME_ZONE = "America/New_York"
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
+
+
+def local_zone() -> ZoneInfo:
+    """The health system's time zone (`EQUILEAN_TIME_ZONE`), in which days and months fall.
+
+    Timestamps with a UTC offset are converted to it; times without one are taken to be local
+    wall-clock times already.
+    """
+    name = os.environ.get("EQUILEAN_TIME_ZONE") or DEFAULT_TIME_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"unknown time zone {name!r}",
+            field="EQUILEAN_TIME_ZONE",
+            hint="use an IANA zone name such as America/New_York or America/Chicago",
+        ) from None
 
 
 def columns(table_name: str) -> tuple[Column, ...]:
@@ -189,8 +216,8 @@ def _coerce(col: Column, values: pd.Series, file: str | None) -> pd.Series:
     stamps = pd.to_datetime(values, errors="coerce", format="mixed")
     _bad(col.name, stamps.isna() & ~missing, values, f"{col.dtype}s", file)
     if getattr(stamps.dt, "tz", None) is not None:
-        # Periods are local days, so keep the recorded wall-clock time and drop the offset.
-        stamps = stamps.dt.tz_localize(None)
+        # Periods are the health system's local days: convert, then keep the wall-clock time.
+        stamps = stamps.dt.tz_convert(local_zone()).dt.tz_localize(None)
     # The store keeps microseconds; finer digits are clock noise, not data.
     return stamps.dt.normalize() if col.dtype == "date" else stamps.dt.floor("us")
 

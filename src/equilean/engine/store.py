@@ -17,6 +17,17 @@ from equilean.engine import schema
 from equilean.engine.errors import InputError
 
 LOADS = "loads"
+# Tables whose row count a reload may not cut by more than `DEFAULT_MAX_SHRINK` unasked.
+GUARDED = ("patients", "encounters")
+DEFAULT_MAX_SHRINK = 0.2
+_SQL_TYPES = {
+    "string": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+    "int64": "BIGINT",
+    "float64": "DOUBLE",
+}
 LOADS_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
@@ -105,7 +116,10 @@ def _arrow(name: str, frame: Any, source: str) -> pa.Table:
 
 
 def _load_record(source: str, rows: dict[str, int], report: Any) -> pa.Table:
-    body = report.to_json() if hasattr(report, "to_json") else json.dumps(report, default=str)
+    # A quality report names the extract's files only by position in the store.
+    if hasattr(report, "for_store"):
+        report = report.for_store()
+    body = json.dumps(report, default=str, sort_keys=True)
     return pa.table(
         {
             "source": [source],
@@ -121,8 +135,31 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _load_duckdb(con: ibis.BaseBackend, staged: dict[str, pa.Table], source: str) -> None:
+def _check_shrink(old: dict[str, int], staged, source: str, max_shrink: float | None) -> None:
+    """Refuse a reload that would cut a source's patients or encounters by more than allowed."""
+    if max_shrink is None:
+        return
+    for name in GUARDED:
+        before = old.get(name, 0)
+        after = staged[name].num_rows if name in staged else 0
+        if before and after < before * (1 - max_shrink):
+            raise InputError(
+                f"this load would shrink source {source!r} from {before:,} to {after:,} {name} "
+                f"({(before - after) / before:.0%} fewer; at most {max_shrink:.0%} is allowed "
+                "unasked). Nothing was changed",
+                field="source",
+                hint="check that the extract is complete and is the right source; if the drop "
+                "is expected, load again with --allow-shrink (allow_shrink=True)",
+            )
+
+
+def _load_duckdb(
+    con: ibis.BaseBackend, staged: dict[str, pa.Table], source: str, max_shrink: float | None
+) -> None:
     raw = con.con
+    existing = {row[0] for row in raw.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    # A source is replaced whole: its rows go from every canonical table, loaded now or not.
+    cleared = [name for name in schema.TABLES if name in existing or name in staged]
     # Registered Arrow tables are zero-copy views, so staging costs no extra memory.
     views = {name: f"__equilean_stage_{name}" for name in staged}
     for name, table in staged.items():
@@ -130,11 +167,21 @@ def _load_duckdb(con: ibis.BaseBackend, staged: dict[str, pa.Table], source: str
     try:
         raw.execute("BEGIN TRANSACTION")
         try:
+            old = {
+                name: raw.execute(
+                    f"SELECT count(*) FROM {_quote(name)} WHERE source = ?", [source]
+                ).fetchone()[0]
+                for name in GUARDED
+                if name in existing
+            }
+            _check_shrink(old, staged, source, max_shrink)
+            for name in cleared:
+                if name in existing:
+                    _add_new_columns(raw, name)
+                    raw.execute(f"DELETE FROM {_quote(name)} WHERE source = ?", [source])
             for name, view in views.items():
                 target = _quote(name)
                 raw.execute(f"CREATE TABLE IF NOT EXISTS {target} AS FROM {view} LIMIT 0")
-                if name != LOADS:
-                    raw.execute(f"DELETE FROM {target} WHERE source = ?", [source])
                 raw.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {view}")
             raw.execute("COMMIT")
         except BaseException:
@@ -145,11 +192,35 @@ def _load_duckdb(con: ibis.BaseBackend, staged: dict[str, pa.Table], source: str
             raw.unregister(view)
 
 
-def _load_generic(con: ibis.BaseBackend, staged: dict[str, pa.Table], source: str) -> None:
+def _add_new_columns(raw, name: str) -> None:
+    """Give a store made by an older equilean the canonical columns added since."""
+    have = {row[0] for row in raw.execute(f"DESCRIBE {_quote(name)}").fetchall()}
+    for col in schema.columns(name):
+        if col.name not in have:
+            raw.execute(
+                f"ALTER TABLE {_quote(name)} ADD COLUMN {_quote(col.name)} {_SQL_TYPES[col.dtype]}"
+            )
+
+
+def _load_generic(
+    con: ibis.BaseBackend, staged: dict[str, pa.Table], source: str, max_shrink: float | None
+) -> None:
     # Without a transaction API in Ibis, each table is rebuilt off to the side and swapped in,
     # so a failure leaves every table either fully old or fully new.
     existing = set(con.list_tables())
-    for name, table in staged.items():
+    old = {}
+    for name in GUARDED:
+        if name in existing:
+            table = con.table(name)
+            old[name] = int(table.filter(table.source == source).count().execute())
+    _check_shrink(old, staged, source, max_shrink)
+    # A source is replaced whole: its rows go from every canonical table, loaded now or not.
+    emptied = {
+        name: schema.arrow_schema(name).empty_table()
+        for name in schema.TABLES
+        if name in existing and name not in staged
+    }
+    for name, table in {**emptied, **staged}.items():
         stage = f"__equilean_stage_{name}"
         con.create_table(stage, table, overwrite=True)
         new = con.table(stage)
@@ -157,6 +228,14 @@ def _load_generic(con: ibis.BaseBackend, staged: dict[str, pa.Table], source: st
             kept = con.table(name)
             if name != LOADS:
                 kept = kept.filter(kept.source != source)
+            # A store made by an older equilean lacks the columns added since.
+            kept = kept.mutate(
+                **{
+                    col: ibis.null(new[col].type())
+                    for col in new.columns
+                    if col not in kept.columns
+                }
+            ).select(new.columns)
             new = kept.union(new, distinct=False)
         con.create_table(name, new.to_pyarrow(), overwrite=True)
         con.drop_table(stage)
@@ -167,14 +246,16 @@ def load(
     tables: dict[str, pd.DataFrame | pa.Table],
     source: str,
     report: Any = None,
+    max_shrink: float | None = DEFAULT_MAX_SHRINK,
 ) -> dict[str, int]:
     """Replace one source's rows in the canonical tables, atomically and idempotently.
 
     Every row of `tables` is tagged with ``source`` and canonical tables are checked and
     coerced with `equilean.engine.schema.validate` before anything is written. In one
-    transaction (DuckDB), that source's old rows are deleted from each given table and the new
-    ones inserted, and the load is recorded in the ``loads`` table. Loading the same extract
-    twice leaves the same rows; a failure part-way leaves the previous state as it was.
+    transaction (DuckDB), that source's old rows are deleted from every canonical table (a
+    source is replaced whole, even a table this load does not give) and the new ones inserted,
+    and the load is recorded in the ``loads`` table. Loading the same extract twice leaves the
+    same rows; a failure part-way leaves the previous state as it was.
 
     Parameters
     ----------
@@ -185,7 +266,11 @@ def load(
     source
         The load key (for example the extract's name).
     report
-        A `QualityReport` (or any JSON-able object) stored with the load record.
+        A `QualityReport` (or any JSON-able object) stored with the load record; a report
+        names files only by position there (`QualityReport.for_store`).
+    max_shrink
+        The largest share by which a reload may cut the source's patients or encounters
+        (default 20%); more raises `InputError` and changes nothing. ``None`` allows any.
 
     Returns
     -------
@@ -202,9 +287,9 @@ def load(
     rows = {name: table.num_rows for name, table in staged.items()}
     staged[LOADS] = _load_record(source, rows, report)
     if con.name == "duckdb":
-        _load_duckdb(con, staged, source)
+        _load_duckdb(con, staged, source, max_shrink)
     else:
-        _load_generic(con, staged, source)
+        _load_generic(con, staged, source, max_shrink)
     return rows
 
 

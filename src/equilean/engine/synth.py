@@ -451,7 +451,9 @@ class _Sink:
         )
 
     def write(self, frame: pd.DataFrame) -> None:
-        frame = frame.reindex(columns=self.schema.names)
+        # Columns the generator does not make (a death date) are written as nulls of their type.
+        absent = dict.fromkeys(n for n in self.schema.names if n not in frame)
+        frame = frame.assign(**absent).reindex(columns=self.schema.names)
         self.writer.write_table(
             pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
         )

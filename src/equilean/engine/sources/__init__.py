@@ -16,13 +16,15 @@ import yaml
 
 from equilean.engine import organisation as org
 from equilean.engine import store
-from equilean.engine.errors import InputError
+from equilean.engine.errors import InputError, LoadRefused
 from equilean.engine.sources import canonical, fhir, tabular
 from equilean.engine.sources.quality import CodeFinding, QualityReport, Rejection
 
 __all__ = ["CodeFinding", "QualityReport", "Rejection", "ingest", "read_extract"]
 
 KINDS = ("fhir", "synthea-csv", "equilean")
+# Above this share of rejected rows a load is refused: the extract itself is probably broken.
+DEFAULT_MAX_REJECTED = 0.01
 
 
 def _org_map(org_map: dict[str, str] | str | Path | None) -> dict[str, str]:
@@ -100,7 +102,8 @@ def read_extract(
     pat_raw = frames.get("patients", empty.assign(patient_id=None))
     enc_raw = frames.get("encounters", empty.assign(encounter_id=None, patient_id=None))
     for name, frame in frames.items():
-        report.rows_read[name] = len(frame)
+        # Rows the reader already rejected (a truncated CSV row) were read too.
+        report.rows_read[name] = len(frame) + report.rejected().get(name, 0)
     if "start_time" in enc_raw:
         pat_raw = _patient_payer(pat_raw, enc_raw)
     tables = {"patients": canonical.patients(report, pat_raw)}
@@ -121,6 +124,32 @@ def read_extract(
     return tables, report
 
 
+def _check_rejections(report: QualityReport, max_rejected: float | int) -> None:
+    """Refuse a load with no usable rows, or with more rejected rows than allowed."""
+    read = sum(report.rows_read.values())
+    rejected = len(report.rejections)
+    if not sum(report.rows_loaded.values()):
+        raise LoadRefused(
+            f"no usable rows: {read:,} read, {rejected:,} rejected, nothing to load. "
+            "The store was not changed",
+            report,
+            hint="check the path and --kind (FHIR needs Patient and Encounter resources)",
+        )
+    limit = max_rejected if isinstance(max_rejected, int) else round(max_rejected * read, 6)
+    if rejected > limit:
+        allowed = (
+            f"{max_rejected:,} rows" if isinstance(max_rejected, int) else f"{max_rejected:.1%}"
+        )
+        raise LoadRefused(
+            f"{rejected:,} of {read:,} rows were rejected ({rejected / read:.1%}), more than "
+            f"the {allowed} allowed. The store was not changed",
+            report,
+            hint="fix the rows listed in the report (each with its file, row and field), "
+            "or allow more with --max-rejected (e.g. --max-rejected 5%)",
+            field="max_rejected",
+        )
+
+
 def ingest(
     path: str | Path,
     kind: str = "fhir",
@@ -129,22 +158,54 @@ def ingest(
     org_map: dict[str, str] | str | Path | None = None,
     organisation: org.Organisation | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_shrink: bool = False,
+    max_rejected: float | int = DEFAULT_MAX_REJECTED,
 ) -> QualityReport:
     """Read an extract and load it into the measure store, replacing the source's old rows.
 
     Parameters
     ----------
-    path, kind, source, org_map, organisation, progress
+    path, kind, org_map, organisation, progress
         As for `read_extract`.
     con
         The store (`equilean.engine.store.connect()` by default).
+    source
+        The load key: a directory's name by default. A single file needs one, since an
+        exporter's file names may carry a patient's name (Synthea's ``First_Last_<id>.json``).
+    allow_shrink
+        Allow a reload to cut the source's patients or encounters by more than 20%.
+    max_rejected
+        The most rejected rows allowed: a share of the rows read (a float, default 1%) or a
+        number of rows (an int).
 
     Returns
     -------
     QualityReport
-        What was read, loaded and rejected; also stored in the store's ``loads`` table.
-        Nothing is loaded if a file is malformed (`InputError`) or the load fails.
+        What was read, loaded and rejected; also stored in the store's ``loads`` table, with
+        files named only by position.
+
+    Raises
+    ------
+    InputError
+        A malformed file, a single file without `source`, or a reload that would shrink the
+        source (`store.load`); `LoadRefused` (with the report) for a load with no usable rows
+        or too many rejected ones. In every case nothing is written.
     """
+    if source is None and Path(path).is_file():
+        raise InputError(
+            "a single file needs a source name",
+            file=str(path),
+            field="source",
+            hint="give --source NAME (a file's name may carry a patient's name, and the "
+            "source name is kept with every row)",
+        )
     tables, report = read_extract(path, kind, source, org_map, organisation, progress)
-    store.load(con or store.connect(), tables, report.source, report)
+    _check_rejections(report, max_rejected)
+    store.load(
+        con or store.connect(),
+        tables,
+        report.source,
+        report,
+        max_shrink=None if allow_shrink else store.DEFAULT_MAX_SHRINK,
+    )
     return report

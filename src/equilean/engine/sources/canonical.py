@@ -7,12 +7,15 @@ rejected with their location, odd codes are counted with examples, never silentl
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from equilean.engine import dimensions, schema
+from equilean.engine.errors import InputError
 from equilean.engine.organisation import Organisation
 from equilean.engine.sources.quality import MAX_EXAMPLES, CodeFinding, QualityReport
 
@@ -37,6 +40,12 @@ SEX = {
 TRUTHY = {"true": True, "t": True, "1": True, "y": True, "yes": True, "1.0": True}
 FALSY = {"false": False, "f": False, "0": False, "n": False, "no": False, "0.0": False}
 READMIT_DAYS = 30
+# A time with a UTC offset ("Z", "+02:00", "-0500") after its clock time.
+OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$"
+# What a patient whose race field says Hispanic (2135-2) and ethnicity field says Not Hispanic
+# (2186-5) counts as: "hispanic" (either field saying Hispanic is enough, the AHRQ "Hispanic of
+# any race" reading) or "ethnicity-field" (the ethnicity field decides).
+CONFLICT_RULES = ("hispanic", "ethnicity-field")
 
 
 ROW_WORD = {".json": "entry", ".ndjson": "line"}
@@ -96,18 +105,40 @@ def _bool(report, frame, name) -> pd.Series:
 
 
 def _time(report, frame, name, kind="timestamp") -> pd.Series:
+    """Local wall-clock times in the health system's zone, so events fall on the right day.
+
+    A time with a UTC offset (FHIR's "-04:00", Synthea CSV's "Z") is converted to
+    `schema.local_zone()`; a time without one is taken as local already.
+    """
     if name not in frame:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us]")
     raw = frame[name]
+    zone = schema.local_zone()
     if pd.api.types.is_datetime64_any_dtype(raw):
-        parsed = raw.dt.tz_localize(None) if raw.dt.tz is not None else raw
+        parsed = raw.dt.tz_convert(zone).dt.tz_localize(None) if raw.dt.tz is not None else raw
     else:
-        # Wall-clock time as recorded: a UTC offset would move events across midnight and so
-        # across days in the census and the measure periods.
-        text = _text(raw).str.slice(0, 19)
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        text = _text(raw)
+        offset = text.str.contains(OFFSET, regex=True, na=False)
+        parsed = pd.to_datetime(
+            text.where(~offset).str.slice(0, 19), format="ISO8601", errors="coerce"
+        )
+        if offset.any():
+            aware = pd.to_datetime(text[offset], format="ISO8601", utc=True, errors="coerce")
+            parsed = parsed.astype("datetime64[us]")
+            parsed[offset] = aware.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[us]")
         _finding(report, frame, text.notna() & parsed.isna(), name, f"not a {kind}", text)
     return parsed.astype("datetime64[us]")
+
+
+def _now() -> pd.Timestamp:
+    """Now, as a local wall-clock time: later times cannot have happened yet."""
+    return pd.Timestamp(datetime.now(schema.local_zone()).replace(tzinfo=None))
+
+
+def _reject_future(report, table, frame, when: pd.Series, field, what) -> pd.DataFrame:
+    """Reject rows dated after today (for dates) or after now (for times)."""
+    limit = _now().normalize() if what == "date" else _now()
+    return _reject(report, table, frame, when > limit, f"{field} is in the future", field)
 
 
 def _choice(report, frame, name, allowed, fallback, aliases=None) -> pd.Series:
@@ -133,7 +164,59 @@ def _dedupe(report, table, frame) -> pd.DataFrame:
     )
 
 
-def _race_ethnicity(report: QualityReport, pat: pd.DataFrame) -> pd.Series:
+def conflict_rule() -> str:
+    """`EQUILEAN_ETHNICITY_CONFLICT`: how a Hispanic race code beside a Not Hispanic ethnicity
+    counts (see `CONFLICT_RULES`)."""
+    rule = os.environ.get("EQUILEAN_ETHNICITY_CONFLICT") or "hispanic"
+    if rule not in CONFLICT_RULES:
+        raise InputError(
+            f"unknown rule {rule!r}",
+            field="EQUILEAN_ETHNICITY_CONFLICT",
+            hint=f"use one of {', '.join(CONFLICT_RULES)}",
+        )
+    return rule
+
+
+def _settle_conflicts(report, pat, race, eth, tokens) -> pd.Series:
+    """Find patients whose two fields contradict each other, report them, apply the rule.
+
+    Returns the race codes to store: under ``ethnicity-field`` the Hispanic code is taken out
+    of the race field, so every dimension derived later (in pandas or in the store) agrees.
+    """
+    cat = tokens["category"]
+    rows = tokens["row"]
+    hispanic_in_race = set(rows[(cat == "hispanic") & (tokens["field"] == "race")])
+    not_hispanic = set(rows[(cat == "not_hispanic") & (tokens["field"] == "ethnicity")])
+    clash = sorted(hispanic_in_race & not_hispanic)
+    if not clash:
+        return race
+    rule = conflict_rule()
+    positions = pd.Series(range(len(pat)), index=pat.index)
+    used = (
+        "counted as Hispanic or Latino"
+        if rule == "hispanic"
+        else "counted by the ethnicity field as Not Hispanic or Latino"
+    )
+    report.findings.append(
+        CodeFinding(
+            "race_codes/ethnicity_codes",
+            "Hispanic in race, Not Hispanic in ethnicity",
+            len(clash),
+            f"contradiction: {used} (EQUILEAN_ETHNICITY_CONFLICT={rule})",
+            _where(pat, positions.isin(clash)),
+        )
+    )
+    if rule == "hispanic":
+        return race
+    drop = tokens[(cat == "hispanic") & (tokens["field"] == "race") & rows.isin(clash)]
+    kept = race.copy()
+    for row, group in drop.groupby("row"):
+        codes = [c for c in str(race.iloc[row]).split("|") if c.strip() not in set(group["token"])]
+        kept.iloc[row] = "|".join(codes) or pd.NA
+    return kept
+
+
+def _race_ethnicity(report: QualityReport, pat: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     race, eth = _text(pat["race_codes"]), _text(pat["ethnicity_codes"])
     tokens = dimensions.race_ethnicity_tokens(
         race.reset_index(drop=True), eth.reset_index(drop=True)
@@ -163,7 +246,8 @@ def _race_ethnicity(report: QualityReport, pat: pd.DataFrame) -> pd.Series:
             report.findings.append(
                 CodeFinding(field, str(code), len(group), problem, _where(pat, mask))
             )
-    return dimensions.combine_race_ethnicity(race, eth)
+    race = _settle_conflicts(report, pat, race, eth, tokens)
+    return race, dimensions.combine_race_ethnicity(race, eth)
 
 
 def _language(report, pat) -> pd.Series:
@@ -187,15 +271,26 @@ def patients(report: QualityReport, pat: pd.DataFrame) -> pd.DataFrame:
     """Validate and normalise patients; derive race_ethnicity and payer_group."""
     pat = _ensure(pat, ("race_codes", "ethnicity_codes", "language", "payer", "postal_code"))
     pat = _dedupe(report, "patients", pat)
+    birth = _time(report, pat, "birth_date", "date").dt.normalize()
+    pat = _reject_future(report, "patients", pat, birth, "birth_date", "date")
+    death = _time(report, pat, "death_date", "date").dt.normalize()
+    pat = _reject_future(report, "patients", pat, death, "death_date", "date")
     out = pd.DataFrame(index=pat.index)
     out["patient_id"] = _text(pat["patient_id"])
-    out["birth_date"] = _time(report, pat, "birth_date", "date").dt.normalize()
+    out["birth_date"] = birth.loc[pat.index]
+    out["death_date"] = death.loc[pat.index]
+    before_birth = out["death_date"] < out["birth_date"]
+    _finding(report, pat, before_birth.fillna(False), "death_date", "before the birth date",
+             out["death_date"])  # fmt: skip
+    out["death_date"] = out["death_date"].mask(before_birth)
+    deceased = _bool(report, pat, "deceased")
+    out["deceased"] = deceased.mask(out["death_date"].notna(), True)
     out["sex"] = _choice(report, pat, "sex", schema.SEX, "unknown", SEX)
     out["sex"] = out["sex"].fillna("unknown")
     out["race_codes"] = _text(pat["race_codes"]) if "race_codes" in pat else None
     out["ethnicity_codes"] = _text(pat["ethnicity_codes"]) if "ethnicity_codes" in pat else None
     pat = pat.assign(race_codes=out["race_codes"], ethnicity_codes=out["ethnicity_codes"])
-    out["race_ethnicity"] = _race_ethnicity(report, pat)
+    out["race_codes"], out["race_ethnicity"] = _race_ethnicity(report, pat)
     out["language"] = _language(report, pat) if "language" in pat else None
     out["interpreter_needed"] = _bool(report, pat, "interpreter_needed")
     out["payer"] = _text(pat["payer"]) if "payer" in pat else None
@@ -266,6 +361,7 @@ def encounters(
     )
     start = _time(report, enc, "start_time")
     enc = _reject(report, "encounters", enc, start.isna(), "no valid start time", "start_time")
+    enc = _reject_future(report, "encounters", enc, start.loc[enc.index], "start_time", "time")
     out = pd.DataFrame(index=enc.index)
     out["encounter_id"] = _text(enc["encounter_id"])
     out["patient_id"] = _text(enc["patient_id"])
@@ -315,6 +411,7 @@ def census_days(
     )
     date = _time(report, days, "census_date", "date").dt.normalize()
     days = _reject(report, "census_days", days, date.isna(), "no valid census date", "census_date")
+    days = _reject_future(report, "census_days", days, date.loc[days.index], "census_date", "date")
     out = pd.DataFrame(index=days.index)
     for name in ("encounter_id", "patient_id", "hospital", "unit"):
         out[name] = _text(days[name])

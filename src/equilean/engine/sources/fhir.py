@@ -6,11 +6,13 @@ passport, MRN), street addresses and phone numbers are never copied out of a res
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pandas as pd
 
@@ -119,13 +121,47 @@ class Extract:
 
 
 def _ref_id(ref: dict | None) -> str | None:
-    """The id in a reference: 'urn:uuid:x', 'Patient/x' and 'x' all give 'x'."""
+    """The id in a reference: 'urn:uuid:x', 'Patient/x' and 'x' all give 'x'.
+
+    A conditional reference ('Organization?identifier=system|value') is returned whole, to be
+    resolved against the extract's resources once every file has been read (`_Identifiers`).
+    """
     if not ref or not ref.get("reference"):
         return None
     text = ref["reference"]
     if text.startswith("urn:uuid:"):
         return text[9:]
+    if "?" in text:
+        return text
     return text.rsplit("/", 1)[-1]
+
+
+# Resource types whose identifiers conditional references may use.
+REFERABLE = ("Patient", "Organization", "Location", "Practitioner")
+
+
+@dataclass
+class _Identifiers:
+    """Business identifiers of the extract's resources, to resolve conditional references."""
+
+    ids: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def add(self, res: dict) -> None:
+        for ident in res.get("identifier") or []:
+            value = ident.get("value")
+            if value:
+                system = ident.get("system") or ""
+                self.ids[(res["resourceType"], f"{system}|{value}")] = res["id"]
+                self.ids.setdefault((res["resourceType"], str(value)), res["id"])
+
+    def resolve(self, ref: Any) -> Any:
+        """'Type?identifier=system|value' -> that resource's id; anything else as it is."""
+        if not isinstance(ref, str) or "?identifier=" not in ref:
+            return ref
+        kind, _, query = ref.partition("?identifier=")
+        token = unquote(query.split("&", 1)[0])
+        key = token[1:] if token.startswith("|") else token
+        return self.ids.get((kind, key), ref)
 
 
 def _codes(ext: dict) -> str | None:
@@ -175,9 +211,12 @@ def _postal_code(patient: dict) -> str | None:
 
 def patient_row(res: dict, where: tuple[str, int]) -> dict:
     """The canonical fields of one Patient; nothing else is copied."""
+    deceased = res.get("deceasedBoolean")
     row: dict[str, Any] = {
         "patient_id": res.get("id"),
         "birth_date": res.get("birthDate"),
+        "death_date": res.get("deceasedDateTime"),
+        "deceased": True if res.get("deceasedDateTime") else deceased,
         "sex": GENDER.get(res.get("gender") or ""),
         "race_codes": None,
         "ethnicity_codes": None,
@@ -265,9 +304,24 @@ def _coverages(res: dict) -> Iterator[dict]:
             yield {"patient_id": patient, "payer": payer, "_when": start}
 
 
-def _resources(path: Path) -> Iterator[tuple[dict, tuple[str, int]]]:
+def _utf8(path: Path, raw: bytes) -> str:
+    """The file's text; bytes that are not UTF-8 are bad input named by their byte offset."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text: byte {exc.start:,} ({raw[exc.start : exc.start + 1]!r}) "
+            "cannot be decoded",
+            file=str(path),
+            row=raw.count(b"\n", 0, exc.start) + 1 if path.suffix == ".ndjson" else None,
+            hint="FHIR JSON is UTF-8: export it again as UTF-8, or convert it "
+            "(e.g. iconv -f latin1 -t utf-8)",
+        ) from None
+
+
+def _resources(path: Path, raw: bytes) -> Iterator[tuple[dict, tuple[str, int]]]:
     """Every resource in a Bundle, single-resource JSON or NDJSON file, with its location."""
-    raw = path.read_bytes()
+    raw = _utf8(path, raw)
     if path.suffix == ".ndjson":
         for lineno, line in enumerate(raw.splitlines(), start=1):
             if not line.strip():
@@ -370,14 +424,18 @@ def read(
         A malformed file raises `InputError` before anything is returned.
     """
     files = files_in(path)
-    report = QualityReport(source=source, kind="fhir", files=[str(f) for f in files])
+    report = QualityReport(source=source, kind="fhir")
     patients: list[dict] = []
     encounters: list[dict] = []
     appointments: list[dict] = []
     coverages: list[dict] = []
     names: dict[str, str] = {}
+    identifiers = _Identifiers()
     for done, file in enumerate(files, start=1):
-        for res, where in _resources(file):
+        raw = file.read_bytes()
+        records = 0
+        for res, where in _resources(file, raw):
+            records += 1
             kind = res["resourceType"]
             if kind == "Patient":
                 patients.append(patient_row(res, where))
@@ -387,21 +445,33 @@ def read(
                 appointments.append(appointment_row(res, where))
             elif kind in ("Organization", "Location") and res.get("id"):
                 names[res["id"]] = res.get("name") or res["id"]
+            if kind in REFERABLE and res.get("id"):
+                identifiers.add(res)
             if kind in ("Coverage", "ExplanationOfBenefit", "Claim"):
                 coverages.extend(_coverages(res))
+        report.add_file(file, hashlib.sha256(raw).hexdigest(), records)
         if progress:
             progress(done, len(files))
 
     pat = pd.DataFrame(patients, columns=[*patient_row({}, ("", 0)).keys()])
     if coverages:
         # The most recent coverage is the patient's payer for stratification.
-        cov = pd.DataFrame(coverages).sort_values(["patient_id", "_when"], kind="stable")
+        cov = pd.DataFrame(coverages)
+        cov["patient_id"] = cov["patient_id"].map(identifiers.resolve)
+        cov = cov.sort_values(["patient_id", "_when"], kind="stable")
         latest = cov.drop_duplicates("patient_id", keep="last").set_index("patient_id")["payer"]
         pat["payer"] = pat["patient_id"].map(latest)
     else:
         pat["payer"] = None
     enc = pd.DataFrame(encounters, columns=[*encounter_row({}, ("", 0)).keys()])
     appt = pd.DataFrame(appointments, columns=[*appointment_row({}, ("", 0)).keys()])
+    # References may name resources in other files (Synthea's hospitalInformation*.json).
+    for frame, columns in (
+        (enc, ("patient_id", "hospital", "unit")),
+        (appt, ("patient_id", "unit")),
+    ):
+        for column in columns:
+            frame[column] = frame[column].map(identifiers.resolve)
     return Extract(
         frames={"patients": pat, "encounters": enc, "appointments": appt},
         report=report,

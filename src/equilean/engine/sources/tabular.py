@@ -22,7 +22,7 @@ mapping does not mention, such as SSN or a street address, is never loaded into 
 
 from __future__ import annotations
 
-import re
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
 
@@ -163,40 +164,94 @@ def load_mapping(path_or_preset: str | Path) -> Mapping:
     return Mapping(str(raw.get("name") or path.stem), tables, lookups, str(path))
 
 
-def _read_file(path: Path, columns: list[str]) -> pd.DataFrame:
-    """Only `columns` of a CSV or Parquet file, as strings (CSV) or typed columns (Parquet)."""
+def _digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _utf8_error(path: Path) -> InputError:
+    """Where a CSV file stops being UTF-8: the byte offset and the row."""
+    raw = path.read_bytes()
     try:
-        if path.suffix == ".parquet":
-            have = pq.read_schema(path).names
-            missing = [c for c in columns if c not in have]
-            if missing:
-                raise InputError(
-                    f"column(s) {', '.join(missing)} not in the file",
-                    file=str(path),
-                    field=missing[0],
-                    hint="fix the mapping's column names or export these columns",
-                )
-            table = pq.read_table(path, columns=columns)
-            return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
-        return pd.read_csv(
-            path,
-            usecols=columns,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            encoding="utf-8-sig",
+        raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return InputError(
+            f"not UTF-8 text: byte {exc.start:,} ({raw[exc.start : exc.start + 1]!r}) "
+            "cannot be decoded",
+            file=str(path),
+            row=raw.count(b"\n", 0, exc.start) + 1,
+            hint="save the file as UTF-8, or convert it (e.g. iconv -f latin1 -t utf-8)",
         )
-    except ValueError as exc:
-        # pandas reports a missing usecols column or a ragged row as ValueError subclasses.
-        line = re.search(r"line (\d+)", str(exc))
-        missing = re.search(r"\[(.*)\]", str(exc)) if "Usecols" in str(exc) else None
+    return InputError("cannot read the file as UTF-8 text", file=str(path))
+
+
+def _read_csv(path: Path, columns: list[str]) -> tuple[pd.DataFrame, list[tuple[int, int, int]]]:
+    """Only `columns` of a CSV file, as text, and the rows with too few or too many fields.
+
+    A short row is usually a truncated export: it is left out here and rejected by the caller
+    with its row number, rather than loaded with its last fields silently empty.
+    """
+    ragged: list[tuple[int, int, int]] = []
+
+    def skip(row) -> str:
+        ragged.append((row.number, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            # One thread, so that rows arrive in order and keep their numbers.
+            read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=columns,
+                column_types=dict.fromkeys(columns, pa.string()),
+                strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except KeyError as exc:
+        raise InputError(
+            f"column not in the file ({exc.args[0]})",
+            file=str(path),
+            field=next((c for c in columns if f"'{c}'" in str(exc)), None),
+            hint="fix the mapping's column names or export these columns",
+        ) from exc
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc):
+            raise _utf8_error(path) from exc
         raise InputError(
             f"cannot read the file: {exc}",
             file=str(path),
-            row=int(line.group(1)) if line else None,
-            field=missing.group(1).strip("'") if missing else None,
-            hint="check the delimiter, quoting and that the mapping's columns exist",
+            hint="check the delimiter and quoting",
         ) from exc
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    # Row numbers as a person sees them: line 1 is the header; skipped rows keep their numbers.
+    numbers = pd.RangeIndex(2, 2 + len(frame) + len(ragged))
+    frame.index = numbers.difference(pd.Index([n for n, _, _ in ragged])) - 2
+    return frame, ragged
+
+
+def _read_file(path: Path, columns: list[str]) -> tuple[pd.DataFrame, list[tuple[int, int, int]]]:
+    """Only `columns` of a CSV or Parquet file, and (CSV) the rows with the wrong field count."""
+    try:
+        if path.suffix != ".parquet":
+            return _read_csv(path, columns)
+        have = pq.read_schema(path).names
+        missing = [c for c in columns if c not in have]
+        if missing:
+            raise InputError(
+                f"column(s) {', '.join(missing)} not in the file",
+                file=str(path),
+                field=missing[0],
+                hint="fix the mapping's column names or export these columns",
+            )
+        table = pq.read_table(path, columns=columns)
+        return table.to_pandas(types_mapper=_PANDAS_TYPES.get), []
     except (OSError, pa.ArrowException) as exc:
         raise InputError(
             f"cannot read the file: {exc}",
@@ -251,9 +306,9 @@ def read(
                 file=str(file),
                 hint=f"the mapping's lookup {name!r} needs this file",
             )
-        frame = _read_file(file, [lookup.key, lookup.value])
+        frame, _ = _read_file(file, [lookup.key, lookup.value])
         lookups[name] = frame.drop_duplicates(lookup.key).set_index(lookup.key)[lookup.value]
-        report.files.append(str(file))
+        report.add_file(file, _digest(file), len(frame))
     frames = {}
     for done, rule in enumerate(mapping.tables.values(), start=1):
         file = _find(root, rule.files)
@@ -265,9 +320,16 @@ def read(
                     hint=f"the mapping expects one of: {', '.join(rule.files)}",
                 )
             continue
-        report.files.append(str(file))
         wanted = sorted({c.column for c in rule.columns if c.column})
-        raw = _read_file(file, wanted)
+        raw, ragged = _read_file(file, wanted)
+        report.add_file(file, _digest(file), len(raw) + len(ragged))
+        for number, expected, actual in ragged:
+            report.reject(
+                rule.name,
+                f"has {actual} of {expected} fields (truncated or misquoted row)",
+                file=file.name,
+                row=number,
+            )
         frame = pd.DataFrame(index=raw.index)
         for col in rule.columns:
             if col.constant is not None:
@@ -283,7 +345,7 @@ def read(
             frame[col.target] = values
         frame["_file"] = file.name
         # Row numbers as a person sees them: CSV line 1 is the header.
-        frame["_row"] = raw.index + (2 if file.suffix == ".csv" else 1)
+        frame["_row"] = raw.index + (1 if file.suffix == ".parquet" else 2)
         frames[rule.name] = frame
         if progress:
             progress(done, len(mapping.tables))
