@@ -35,6 +35,9 @@ CONTRACT_IDS = {
     "race_ethnicity_completeness",
     "language_completeness",
 }
+# The contract's built-in dimension ids (schema.md), typed out independently.
+CONTRACT_DIMENSIONS = {"race_ethnicity", "race", "ethnicity", "language", "interpreter_needed",
+                       "payer_group", "sex", "age_band", "adi_quintile", "disability"}  # fmt: skip
 
 
 @pytest.fixture
@@ -226,7 +229,8 @@ def test_check_rejects_mismatched_types(tmp_path):
     errors = check(
         _write(tmp_path, GOOD.replace("encounter_class == 'emergency'", "encounter_class + 1 > 2"))
     )
-    assert errors and errors[0].field == "denominator"
+    assert [(e.line, e.field) for e in errors] == [(7, "denominator")]
+    assert "types do not fit" in errors[0].message
 
 
 def test_check_rejects_an_unknown_dimension(tmp_path):
@@ -277,7 +281,8 @@ def test_custom_dimensions_and_intersections_are_read(tmp_path):
         "[language, sex]", "[payer_x_older, local_language]"
     )
     cat = load_catalogue(_write(tmp_path, textwrap.dedent(text) + "measures:\n" + measures))
-    assert set(cat.dimensions) >= {"older_adult", "payer_x_older", "local_language"}
+    custom = {"older_adult", "payer_x_older", "local_language"}
+    assert set(cat.dimensions) == CONTRACT_DIMENSIONS | custom
     assert cat.measures["ed_admit"].dimensions == ("payer_x_older", "local_language")
     assert cat.dimensions["payer_x_older"].needs == frozenset({"age"})
     assert cat.dimensions["older_adult"].groups == ("65 and over", "Under 65")

@@ -4,20 +4,29 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from django.core.exceptions import ValidationError
 
+from equilean.engine import organisation
 from equilean.org.models import Node
 
 NY = ZoneInfo("America/New_York")
 
 
-def test_the_demo_tree_has_the_expected_shape(tree):
+def test_the_demo_tree_has_the_shape_of_the_organisation_file(tree):
+    # Read the YAML directly, not through organisation.load(), which the fixture uses.
+    raw = yaml.safe_load(organisation.demo_path().read_text())
+    departments = [d for h in raw["hospitals"] for d in h["departments"]]
+    units = [u for d in departments for u in d["units"]]
     levels = [n.level for n in tree.values()]
     assert levels.count("system") == 1
-    assert levels.count("hospital") == 3
-    assert 10 <= levels.count("department") <= 16
-    assert 25 <= levels.count("unit") <= 35
-    assert {n.kind for n in tree.values() if n.level == "unit"} >= {
+    assert levels.count("hospital") == len(raw["hospitals"]) == 3
+    assert levels.count("department") == len(departments)
+    assert levels.count("unit") == len(units)
+    assert {n.code: n.kind for n in tree.values() if n.level == "unit"} == {
+        u["code"]: u["kind"] for u in units
+    }
+    assert {u["kind"] for u in units} == {
         "emergency",
         "icu",
         "med_surg",
@@ -91,7 +100,6 @@ def test_changes_to_people_and_roles_are_recorded(unit_leader):
 
 
 def test_reloading_the_organisation_file_changes_nothing(tree):
-    from equilean.engine import organisation
     from equilean.org.services import load_tree
 
     before = list(Node.objects.values_list("code", "path", "tier"))
