@@ -129,9 +129,11 @@ def _check_rejections(report: QualityReport, max_rejected: float | int) -> None:
     read = sum(report.rows_read.values())
     rejected = len(report.rejections)
     if not sum(report.rows_loaded.values()):
+        found = ", ".join(f"{k} ({v:,})" for k, v in sorted(report.resource_types.items()))
         raise LoadRefused(
-            f"no usable rows: {read:,} read, {rejected:,} rejected, nothing to load. "
-            "The store was not changed",
+            f"no usable rows: {read:,} read, {rejected:,} rejected, nothing to load"
+            + (f"; the files hold only {found}" if found and not read else "")
+            + ". The store was not changed",
             report,
             hint="check the path and --kind (FHIR needs Patient and Encounter resources)",
         )

@@ -437,6 +437,7 @@ def read(
         for res, where in _resources(file, raw):
             records += 1
             kind = res["resourceType"]
+            report.resource_types[kind] = report.resource_types.get(kind, 0) + 1
             if kind == "Patient":
                 patients.append(patient_row(res, where))
             elif kind == "Encounter":

@@ -47,6 +47,7 @@ class QualityReport:
     files: list[str] = field(default_factory=list)
     file_records: dict[str, int] = field(default_factory=dict)
     file_digests: dict[str, str] = field(default_factory=dict)
+    resource_types: dict[str, int] = field(default_factory=dict)
     rows_read: dict[str, int] = field(default_factory=dict)
     rows_loaded: dict[str, int] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
