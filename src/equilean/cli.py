@@ -45,9 +45,9 @@ def cmd_manage(args: argparse.Namespace) -> int:
 def _serve(host: str, port: int, threads: int) -> None:
     from waitress import serve
 
-    from equilean.web.wsgi import application
+    from equilean.web.wsgi import application, server_options
 
-    serve(application, host=host, port=port, threads=threads, ident="equilean")
+    serve(application, host=host, port=port, threads=threads, ident="equilean", **server_options())
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -138,10 +138,16 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: lock a username from one address after repeated failures.
+# Login throttling: a username after repeated failures from any addresses, and an address
+# after failures across usernames (password spraying). An address's limit is higher because
+# a ward's shared workstations or a proxy may send many people's sign-ins from one address.
 AXES_FAILURE_LIMIT = envint("EQUILEAN_LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = envint("EQUILEAN_LOGIN_ADDRESS_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("EQUILEAN_LOGIN_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# LoginThrottle reads the failures of these two in this order.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "equilean.web.throttle.LoginThrottle"
+AXES_CLIENT_IP_CALLABLE = "equilean.web.throttle.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -179,7 +185,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if envbool("EQUILEAN_BEHIND_PROXY", False):
+# Behind a TLS proxy, `equilean serve` takes the scheme and the client's address from the
+# X-Forwarded-Proto and X-Forwarded-For headers of that proxy only (see wsgi.server_options).
+BEHIND_PROXY = envbool("EQUILEAN_BEHIND_PROXY", False)
+TRUSTED_PROXY = envstr("EQUILEAN_TRUSTED_PROXY", "127.0.0.1")
+TRUSTED_PROXY_COUNT = envint("EQUILEAN_TRUSTED_PROXY_COUNT", 1)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 REST_FRAMEWORK = {
