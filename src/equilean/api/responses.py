@@ -8,7 +8,10 @@ Detail = inline_serializer("Detail", {"detail": serializers.CharField()})
 INVALID = OpenApiResponse(
     {
         "type": "object",
-        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        # Field errors are lists of messages; a request the parser rejects has a "detail".
+        "additionalProperties": {
+            "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]
+        },
         "example": {"grain": ["'fortnight' is not a known grain; allowed: day, week, month, 3m"]},
     },
     description="A parameter or field is not valid; each message names the allowed values.",
