@@ -1,4 +1,4 @@
-"""Funnel limits match PHEindicatormethods and behave as Spiegelhalter's limits should."""
+"""Funnel limits follow Spiegelhalter (2005) and behave as his limits should."""
 
 import numpy as np
 import pytest
@@ -10,20 +10,33 @@ from equilean.engine.errors import InputError
 from equilean.engine.stats import funnel
 
 
-def test_normal_limits_match_phe_indicator_methods():
-    lower, upper = funnel.proportion_limits(0.80642448, 1531, 0.95, method="normal")
-    assert 100 * lower == pytest.approx(78.663349, abs=1e-6)
-    assert 100 * upper == pytest.approx(82.621547, abs=1e-6)
+def test_normal_limits_are_the_target_plus_minus_z_standard_errors():
+    target, n = 0.80642448, 1531
+    half = stats.norm.ppf(0.975) * np.sqrt(target * (1 - target) / n)
+    lower, upper = funnel.proportion_limits(target, n, 0.95, method="normal")
+    assert (lower, upper) == pytest.approx((target - half, target + half), abs=1e-12)
 
 
-def test_exact_limits_interpolate_between_binomial_quantiles():
-    # at the interpolated limit, the binomial tail probability equals alpha by construction
-    n, target, alpha = 200, 0.1, 0.025
-    lower, upper = funnel.proportion_limits(target, n, 0.95)
-    r = stats.binom.ppf(1 - alpha, n, target)
-    assert r - 1 <= upper * n <= r
-    r_low = stats.binom.ppf(alpha, n, target)
-    assert r_low - 1 <= lower * n <= r_low
+def _spiegelhalter_limit(p, n, target):
+    """Spiegelhalter (2005), Stat Med 24:1185-1202, appendix A.1, from binomial CDF values.
+
+    r_p is the smallest r with F(r) >= p, a = (F(r_p) - p) / (F(r_p) - F(r_p - 1)), and the
+    limit is (r_p - a) / n.
+    """
+    cdf = stats.binom.cdf(np.arange(n + 1), n, target)
+    r = int(np.argmax(cdf >= p))
+    below = cdf[r - 1] if r > 0 else 0.0
+    return (r - (cdf[r] - p) / (cdf[r] - below)) / n
+
+
+@pytest.mark.parametrize(
+    ("n", "target", "confidence"), [(200, 0.1, 0.95), (57, 0.31, 0.998), (1000, 0.02, 0.95)]
+)
+def test_exact_limits_are_spiegelhalters_interpolated_binomial_quantiles(n, target, confidence):
+    alpha = (1 - confidence) / 2
+    lower, upper = funnel.proportion_limits(target, n, confidence)
+    assert lower == pytest.approx(_spiegelhalter_limit(alpha, n, target), abs=1e-12)
+    assert upper == pytest.approx(_spiegelhalter_limit(1 - alpha, n, target), abs=1e-12)
 
 
 def test_exact_limits_approach_the_normal_limits_for_large_n():
