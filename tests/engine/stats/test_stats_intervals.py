@@ -1,4 +1,4 @@
-"""Intervals reproduce published values and always contain their estimate."""
+"""Intervals match scipy, their formulas and published values, and contain their estimate."""
 
 import numpy as np
 import pytest
@@ -9,37 +9,52 @@ from scipy import stats
 from equilean.engine.stats import intervals
 
 
-def test_wilson_matches_published_values():
-    assert intervals.wilson(65, 100) == pytest.approx(
-        (0.55254443296887967, 0.73635751756902468), abs=1e-6
-    )
-    assert intervals.wilson(1045, 5000) == pytest.approx(
-        (0.19795549880013297, 0.22049130373189027), abs=1e-6
-    )
+def _scipy_wilson(x, n):
+    """The reference: scipy's Wilson score interval (no continuity correction)."""
+    ci = stats.binomtest(x, n).proportion_ci(0.95, method="wilson")
+    return ci.low, ci.high
+
+
+def _byar(x):
+    """Byar's approximation to the 95% Poisson limits, written out by hand."""
+    z = stats.norm.ppf(0.975)
+    lower = x * (1 - 1 / (9 * x) - z / (3 * np.sqrt(x))) ** 3
+    upper = (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * np.sqrt(x + 1))) ** 3
+    return lower, upper
+
+
+def test_wilson_matches_scipy():
+    assert intervals.wilson(65, 100) == pytest.approx(_scipy_wilson(65, 100), abs=1e-12)
+    assert intervals.wilson(1045, 5000) == pytest.approx(_scipy_wilson(1045, 5000), abs=1e-12)
 
 
 def test_wilson_broadcasts_over_arrays():
     lower, upper = intervals.wilson([65, 1045], [100, 5000])
-    assert lower == pytest.approx([0.55254443296887967, 0.19795549880013297], abs=1e-9)
-    assert upper == pytest.approx([0.73635751756902468, 0.22049130373189027], abs=1e-9)
+    expected = [_scipy_wilson(65, 100), _scipy_wilson(1045, 5000)]
+    assert lower == pytest.approx([low for low, _ in expected], abs=1e-12)
+    assert upper == pytest.approx([high for _, high in expected], abs=1e-12)
 
 
-def test_byar_matches_published_value_for_count_65():
-    assert intervals.poisson_count(65) == pytest.approx(
-        (50.163187710459454, 82.849138545939837), abs=1e-6
-    )
+def test_byar_matches_the_formula_for_count_65():
+    assert intervals.poisson_count(65) == pytest.approx(_byar(65), abs=1e-9)
+    # Byar is close to the exact (Garwood) limits at this size.
+    exact = stats.chi2.ppf(0.025, 130) / 2, stats.chi2.ppf(0.975, 132) / 2
+    assert intervals.poisson_count(65) == pytest.approx(exact, abs=0.05)
 
 
 def test_small_counts_use_the_exact_chi_square_limits():
-    # Garwood (1936) exact 95% limits for a count of 5, as tabulated to 4 decimals
-    assert intervals.poisson_count(5) == pytest.approx((1.6235, 11.6683), abs=1e-4)
+    # Garwood (1936) exact 95% limits for a count of 5 (1.6235 to 11.6683 to 4 decimals).
+    exact = stats.chi2.ppf(0.025, 10) / 2, stats.chi2.ppf(0.975, 12) / 2
+    assert intervals.poisson_count(5) == pytest.approx(exact, abs=1e-9)
+    assert intervals.poisson_count(5) == pytest.approx((1.6235, 11.6683), abs=5e-5)
     assert intervals.poisson_count(0)[0] == 0.0
 
 
 def test_rate_scales_the_count_interval():
     value, lower, upper = intervals.rate(65, 2000, per=1000)
     assert value == pytest.approx(32.5)
-    assert (lower, upper) == pytest.approx((50.163187710459454 / 2, 82.849138545939837 / 2))
+    low, high = _byar(65)
+    assert (lower, upper) == pytest.approx((low / 2, high / 2))
 
 
 def test_mean_matches_students_t_interval():

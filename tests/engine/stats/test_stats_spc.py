@@ -1,8 +1,9 @@
-"""SPC charts reproduce NHSRplotthedots and qicharts2 results and the Anhøj limits."""
+"""SPC charts follow NHSRplotthedots' XmR and qicharts2's p-chart formulas and Anhøj's rules."""
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from equilean.engine.errors import InputError
 from equilean.engine.stats import spc
@@ -20,23 +21,35 @@ def rules(chart):
     return [r if isinstance(r, str) else None for r in chart.frame["rule"]]
 
 
-def test_xmr_screened_limits_match_nhsrplotthedots():
+def _moving_ranges(values, screen):
+    """Moving ranges; screening drops those above 3.267 x their mean (NHSRplotthedots)."""
+    ranges = np.abs(np.diff(values))
+    return ranges[ranges <= 3.267 * ranges.mean()] if screen else ranges
+
+
+def test_xmr_screened_limits_are_the_mean_plus_minus_2_66_screened_moving_ranges():
+    # PTD's moving ranges are fifteen 1s, an 8 and a 9; screening drops the 8 and the 9.
+    centre, mr = np.mean(PTD), _moving_ranges(PTD, screen=True).mean()
+    assert (centre, mr) == pytest.approx((35 / 18, 1.0))
     frame = spc.xmr(PTD).frame
-    assert frame["centre"].iloc[0] == pytest.approx(1.944444, abs=1e-6)
-    assert frame["lower"].iloc[0] == pytest.approx(-0.715556, abs=1e-6)
-    assert frame["upper"].iloc[0] == pytest.approx(4.604444, abs=1e-6)
+    assert frame["centre"].iloc[0] == pytest.approx(centre, abs=1e-12)
+    assert frame["lower"].iloc[0] == pytest.approx(centre - 2.66 * mr, abs=1e-12)
+    assert frame["upper"].iloc[0] == pytest.approx(centre + 2.66 * mr, abs=1e-12)
 
 
-def test_xmr_unscreened_limits_match_nhsrplotthedots():
+def test_xmr_unscreened_limits_use_every_moving_range():
+    centre, mr = np.mean(PTD), _moving_ranges(PTD, screen=False).mean()
+    assert mr == pytest.approx(32 / 17)
     frame = spc.xmr(PTD, screen=False).frame
-    assert frame["lower"].iloc[0] == pytest.approx(-3.062614, abs=1e-6)
-    assert frame["upper"].iloc[0] == pytest.approx(6.951503, abs=1e-6)
+    assert frame["lower"].iloc[0] == pytest.approx(centre - 2.66 * mr, abs=1e-12)
+    assert frame["upper"].iloc[0] == pytest.approx(centre + 2.66 * mr, abs=1e-12)
 
 
 def test_xmr_two_sigma_lines_sit_at_two_thirds_of_the_limits():
     frame = spc.xmr(PTD).frame
-    assert frame["upper_2s"].iloc[0] == pytest.approx(1.944444 + 2 / 3 * 2.66, abs=1e-6)
-    assert frame["lower_2s"].iloc[0] == pytest.approx(1.944444 - 2 / 3 * 2.66, abs=1e-6)
+    centre = np.mean(PTD)
+    assert frame["upper_2s"].iloc[0] == pytest.approx(centre + 2 / 3 * 2.66, abs=1e-12)
+    assert frame["lower_2s"].iloc[0] == pytest.approx(centre - 2 / 3 * 2.66, abs=1e-12)
 
 
 def test_only_point_5_is_special_cause_and_an_improvement_when_increasing():
@@ -57,7 +70,9 @@ def test_beyond_two_sigma_on_opposite_sides_is_common_cause():
     values[14], values[15] = 5.5, -5.5
     frame = spc.xmr(values).frame
     assert frame["centre"].iloc[0] == pytest.approx(0.0, abs=1e-12)
-    assert frame["upper"].iloc[0] == pytest.approx(6.175, abs=1e-3)
+    # The screened moving ranges (the 11 between 5.5 and -5.5 is dropped) average 32.5 / 14.
+    assert frame["upper"].iloc[0] == pytest.approx(2.66 * 32.5 / 14, abs=1e-12)
+    assert _moving_ranges(values, screen=True).mean() == pytest.approx(32.5 / 14)
     assert (frame["signal"] == "common_cause").all()
 
 
@@ -162,7 +177,8 @@ def test_xmr_many_charts_ragged_series_by_key():
     frame = pd.DataFrame(rows).sample(frac=1, random_state=3)
     chart = spc.xmr_many(frame, by=["unit"], order="period", improvement="increase")
     unit_a = chart.frame[chart.frame["unit"] == "A"]
-    assert unit_a["upper"].iloc[0] == pytest.approx(4.604444, abs=1e-6)
+    alone = np.mean(PTD) + 2.66 * _moving_ranges(PTD, screen=True).mean()
+    assert unit_a["upper"].iloc[0] == pytest.approx(alone, abs=1e-12)
     assert unit_a["value"].tolist() == PTD
     assert chart.summary["unit"].tolist() == ["A", "B"]
     assert list(chart.summary["variation_icon"]) == ["common_cause", "common_cause"]
@@ -173,23 +189,35 @@ def test_xmr_rejects_an_unknown_improvement_direction():
         spc.xmr(PTD, improvement="up")
 
 
-def test_p_chart_matches_qicharts2_and_montgomery():
-    chart = spc.p_chart(P_X, P_N)
-    frame = chart.frame
-    assert frame["centre"].iloc[0] == pytest.approx(0.0955102041, abs=1e-9)
-    assert frame["lower"].iloc[0] == pytest.approx(0.007334695, abs=1e-8)
-    assert frame["upper"].iloc[0] == pytest.approx(0.183685713, abs=1e-8)
+def test_p_chart_limits_are_the_pooled_rate_plus_minus_three_binomial_errors():
+    x, n = np.array(P_X, float), np.array(P_N, float)
+    centre = x.sum() / n.sum()
+    half = 3 * np.sqrt(centre * (1 - centre) / n)
+    lower, upper = np.maximum(centre - half, 0), centre + half
+    frame = spc.p_chart(P_X, P_N).frame
+    assert frame["centre"].iloc[0] == pytest.approx(centre, abs=1e-12)
+    assert frame["lower"].to_numpy() == pytest.approx(lower, abs=1e-12)
+    assert frame["upper"].to_numpy() == pytest.approx(upper, abs=1e-12)
+    # The 80-patient months' lower limit falls below 0 and is drawn at 0.
     assert frame["lower"].iloc[1] == 0.0
-    assert frame["upper"].iloc[1] == pytest.approx(0.194093421, abs=1e-8)
-    assert frame.index[frame["rule"].eq("outside")].tolist() == [10]
+    outside = np.flatnonzero((x / n > upper) | (x / n < lower)).tolist()
+    assert outside == [10]
+    assert frame.index[frame["rule"].eq("outside")].tolist() == outside
 
 
-def test_p_chart_runs_analysis_matches_qicharts2():
+def test_p_chart_runs_analysis_follows_anhoej():
+    # Anhøj's rules as qicharts2 applies them, worked out here from the points' sides.
+    p = np.array(P_X) / np.array(P_N)
+    side = np.sign(p - sum(P_X) / sum(P_N))
+    side = side[side != 0]
+    useful = len(side)
+    changes = np.flatnonzero(np.diff(side) != 0)
+    runs = np.diff(np.concatenate([[0], changes + 1, [useful]]))
     summary = spc.p_chart(P_X, P_N).summary.iloc[0]
-    assert summary["longest_run"] == 5
-    assert summary["max_longest_run"] == 8
-    assert summary["crossings"] == 10
-    assert summary["min_crossings"] == 8
+    assert summary["longest_run"] == runs.max() == 5
+    assert summary["max_longest_run"] == round(np.log2(useful) + 3) == 8
+    assert summary["crossings"] == len(changes) == 10
+    assert summary["min_crossings"] == stats.binom.ppf(0.05, useful - 1, 0.5) == 8
     assert not summary["runs_signal"]
 
 
