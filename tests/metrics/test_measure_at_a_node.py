@@ -1,8 +1,10 @@
 """A measure at a node: SPC chart, stratified view, small multiples and funnel, suppressed."""
 
+import io
 import re
 
 from django.test import Client
+from openpyxl import load_workbook
 
 URL = "/nodes/MUH-4W/measures/readmission_30d/"
 
@@ -96,3 +98,36 @@ def test_the_chart_bundle_is_served_locally(client, unit_leader, settings, tmp_p
     [bundle] = (tmp_path / "assets").glob("charts-*.js")
     assert body == bundle.read_bytes()
     assert Client().get("/measures/charts.js").status_code == 302
+
+
+GROUPS_TABLE = re.compile(r'<table[^>]*data-table="groups">(.*?)</table>', re.S)
+TABLE_ROW = re.compile(r"<tr( class=\"suppressed-row\")?>(.*?)</tr>", re.S)
+
+
+def test_a_suppressed_groups_counts_are_hidden_from_a_unit_leader_everywhere(
+    client, unit_leader, ward, page_numbers
+):
+    # Asian (4 of 25) and Unknown (12 of 35) hide their numerators; the 25 and 35 must go too,
+    # as in the stratified table and the API, or the page and the API disagree.
+    client.force_login(unit_leader)
+    response = client.get(URL + "?dimension=race_ethnicity")
+    [table] = GROUPS_TABLE.findall(response.text)
+    hidden_rows = [cells for hidden, cells in TABLE_ROW.findall(table) if hidden]
+    assert hidden_rows
+    for cells in hidden_rows:
+        assert re.findall(r'class="count" data-value="([^"]*)"', cells) == ["", ""], cells
+    rows = page_numbers.rows(page_numbers.specs(response.text)["groups"])
+    hidden = [r for r in rows if r["suppressed"]]
+    assert {r["group"] for r in hidden} >= {"Asian", "Unknown"}
+    assert all(r["numerator"] is None and r["denominator"] is None for r in hidden)
+    for fmt in ("csv", "xlsx"):
+        download = client.get(URL + f"?dimension=race_ethnicity&export={fmt}&table=groups")
+        if fmt == "csv":
+            body = download.content.decode().splitlines()
+            header, lines = body[0].split(","), [line.split(",") for line in body[1:]]
+        else:
+            header, *lines = load_workbook(io.BytesIO(download.content)).active.values
+        counts = [header.index("Numerator"), header.index("Denominator")]
+        for line in lines:
+            if line[0] in ("Asian", "Unknown"):
+                assert all(line[i] in ("", None) for i in counts), line

@@ -1,7 +1,7 @@
 """Observations and signals as DataFrames, already masked for the person who will see them.
 
-Pages, the API and exports all read aggregates through `observations_for`, so scope
-(`for_user`) and small-cell suppression (`privacy.mask_frame`) apply in one place.
+Pages, the API and exports all read aggregates through `observations_for` or `masked_frame`, so
+scope (`for_user`) and small-cell suppression (`privacy.mask_frame`) apply in one place.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from equilean.metrics.models import Observation
-from equilean.metrics.privacy import Viewer, mask_frame
+from equilean.metrics.privacy import Viewer, blank_suppressed_groups, mask_frame
 from equilean.org.roles import Action
 
 COLUMNS = [
@@ -72,7 +72,10 @@ def observations_for(user, viewer: Viewer | None = None, **filters) -> pd.DataFr
 
 def masked_frame(records, viewer: Viewer) -> pd.DataFrame:
     """Observation `records` (tuples of the `FIELDS` values, e.g. one page of them) as a frame
-    with `rate` computed and small cells hidden from `viewer` where they may not see them."""
+    with `rate` computed and small cells hidden from `viewer` where they may not see them.
+
+    A suppressed group's row loses all its counts, not only the hidden ones, so pages, the API
+    and exports all show a group the viewer cannot compare the same way."""
     frame = pd.DataFrame.from_records(list(records), columns=list(FIELDS))
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -80,4 +83,4 @@ def masked_frame(records, viewer: Viewer) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = frame["numerator"].to_numpy(float) / frame["denominator"].to_numpy(float)
     frame["rate"] = np.where(continuous, np.nan, ratio * frame["per"].to_numpy(float))
-    return mask_frame(frame, viewer.unsuppressed_for(frame["path"]))
+    return blank_suppressed_groups(mask_frame(frame, viewer.unsuppressed_for(frame["path"])))

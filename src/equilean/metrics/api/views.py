@@ -33,7 +33,7 @@ from equilean.metrics.api.serializers import (
 from equilean.metrics.detect import Settings
 from equilean.metrics.frames import FIELDS, masked_frame
 from equilean.metrics.models import Measure, Observation, Signal, SignalStateError
-from equilean.metrics.privacy import Viewer, blank_suppressed_groups
+from equilean.metrics.privacy import Viewer
 from equilean.org.models import Node
 from equilean.org.roles import Action
 from equilean.org.scope import can
@@ -146,7 +146,7 @@ class ObservationList(generics.GenericAPIView):
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         # Suppression flags were decided at refresh; the shared privacy code applies them here.
-        frame = blank_suppressed_groups(masked_frame(page, Viewer(request.user)))
+        frame = masked_frame(page, Viewer(request.user))
         rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
