@@ -41,13 +41,23 @@ NO_LIMITS_SUPPRESSED = (
 # ---------------------------------------------------------------------------------------------
 # The JavaScript bundle
 
+# `ast` interprets Vega expressions instead of compiling them with `new Function`, and no
+# default stylesheets are injected (app.css styles the tooltip): the Content-Security-Policy
+# allows neither eval nor inline CSS.
 SNIPPET = """
+const CHART_OPTIONS = {
+  actions: false,
+  renderer: "svg",
+  ast: true,
+  defaultStyle: false,
+  tooltip: {disableDefaultStyle: true},
+};
 function equileanCharts(root) {
   root.querySelectorAll("[data-vega-spec]").forEach((el) => {
     const source = document.getElementById(el.dataset.vegaSpec);
     if (!source || el.dataset.drawn) return;
     el.dataset.drawn = "1";
-    vegaEmbed(el, JSON.parse(source.textContent), {actions: false, renderer: "svg"})
+    vegaEmbed(el, JSON.parse(source.textContent), CHART_OPTIONS)
       .then(() => { el.dataset.drawn = "done"; })
       .catch(() => { el.textContent = "No chart drawn; the table has the numbers."; });
   });
