@@ -119,7 +119,7 @@ def _numbers(url: str, response) -> list[tuple[str, float, bool]]:
         for row in csv.DictReader(io.StringIO(response.content.decode())):
             for key in ("Numerator", "Denominator", "Patients", "Of"):
                 if row.get(key):
-                    found.append((key, float(row[key]), row.get("suppressed") == "True"))
+                    found.append((key, float(row[key]), row.get("suppressed") == "yes"))
     elif "spreadsheet" in content_type:
         header, *rows = load_workbook(io.BytesIO(response.content)).active.values
         for row in rows:

@@ -69,14 +69,16 @@ class Table:
             out.append({"cells": cells, "suppressed": suppressed[index]})
         return out
 
-    def export_frame(self) -> pd.DataFrame:
-        """The table as downloaded: headings as in the page, blanks where suppressed."""
-        keys = [c.key for c in self.columns]
-        frame = self.frame.reindex(columns=keys).copy()
-        frame.columns = [c.label for c in self.columns]
-        if "suppressed" in self.frame and "suppressed" not in keys:
-            frame["suppressed"] = self.frame["suppressed"].astype(bool).to_numpy()
-        return frame
+    def export_rows(self) -> tuple[list[str], list[list]]:
+        """The table as downloaded: headings and cells as on the page, blanks where suppressed."""
+        columns = list(self.columns)
+        if "suppressed" in self.frame and "suppressed" not in {c.key for c in columns}:
+            columns.append(Column("suppressed", "suppressed", "flag"))
+        rows = [
+            [_exported(record.get(c.key), c) for c in columns]
+            for record in self.frame.to_dict("records")
+        ]
+        return [c.label for c in columns], rows
 
 
 def _plain(value):
@@ -111,20 +113,20 @@ def filename(table: Table, *parts: str, extension: str) -> str:
 
 def export(table: Table, fmt: str, *parts: str) -> HttpResponse:
     """`table` as a CSV or XLSX download named for `parts` (node, measure) and today."""
-    frame = table.export_frame()
+    header, rows = table.export_rows()
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(frame.columns)
-        writer.writerows([[_cell(v) for v in row] for row in frame.itertuples(index=False)])
+        writer.writerow(header)
+        writer.writerows(rows)
         body: bytes | str = buffer.getvalue()
     else:
         workbook = Workbook()
         sheet = workbook.active
         sheet.title = table.name[:31]
-        sheet.append(list(frame.columns))
-        for row in frame.itertuples(index=False):
-            sheet.append([_cell(v) for v in row])
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
         buffer = io.BytesIO()
         workbook.save(buffer)
         body = buffer.getvalue()
@@ -134,10 +136,22 @@ def export(table: Table, fmt: str, *parts: str) -> HttpResponse:
     return response
 
 
-def _cell(value):
+def _exported(value, column: Column):
+    """A cell as written to a file: whole counts, numbers to the page's digits, yes or no."""
     value = _plain(value)
     if value is None:
         return None
+    if column.kind == "flag":
+        return "yes" if value else "no"
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    if column.kind == "count":
+        return round(value)
+    if column.kind == "percent":
+        # A 0-1 share shown as a percentage: keep the digits the percentage shows.
+        return round(value, column.digits + 2)
+    if column.kind == "number":
+        return round(value, column.digits)
     return value
