@@ -194,10 +194,21 @@ class Signal(models.Model):
         """The work is done; a later refresh that finds the gap again reopens it."""
         if self.status == self.Status.RESOLVED:
             raise SignalStateError("This signal is already resolved.")
+        if not note.strip():
+            raise SignalNoteMissing(RESOLVE_NEEDS_A_NOTE)
         self.status = self.Status.RESOLVED
-        self.resolved_by, self.resolved_at, self.resolution_note = user, timezone.now(), note
+        self.resolved_by, self.resolved_at = user, timezone.now()
+        self.resolution_note = note.strip()
         self.save()
 
 
 class SignalStateError(Exception):
     """A lifecycle step that does not apply to the signal's current status."""
+
+
+# The next person to see the gap reopen needs to know what was tried.
+RESOLVE_NEEDS_A_NOTE = "Resolving a signal needs a note: say what was done about it."
+
+
+class SignalNoteMissing(ValueError):
+    """A resolve asked for without a note."""

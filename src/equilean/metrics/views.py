@@ -28,7 +28,7 @@ from equilean.metrics.detect import COMPLETENESS_MEASURES, Settings
 from equilean.metrics.exports import Column, Table
 from equilean.metrics.frames import COLUMNS as FRAME_COLUMNS
 from equilean.metrics.frames import observations_for
-from equilean.metrics.models import Measure, Signal, SignalStateError
+from equilean.metrics.models import Measure, Signal, SignalNoteMissing, SignalStateError
 from equilean.metrics.privacy import Viewer, visible_evidence
 from equilean.org.models import Node
 from equilean.org.roles import Action
@@ -719,7 +719,7 @@ def signal_action(request, code: str, pk: int, step: str):
     )
     if not can(request.user, Action.RESPOND, signal.node):
         raise PermissionDenied("Your roles do not let you respond to signals at this node.")
-    status = 200
+    status, note_error = 200, None
     try:
         if step == "acknowledge":
             signal.acknowledge(request.user)
@@ -734,14 +734,24 @@ def signal_action(request, code: str, pk: int, step: str):
     except SignalStateError as exc:
         messages.error(request, str(exc))
         done, status = str(exc), 409
+    except SignalNoteMissing as exc:
+        messages.error(request, str(exc))
+        done, note_error = None, str(exc)
     if request.htmx:
         item = _signal_view(signal, Viewer(request.user))
         # The message is shown inline, so it must not appear again on the next page.
         list(messages.get_messages(request))
+        # A missing note answers 200: htmx swaps no 4xx response, and the form must show it.
         return render(
             request,
             "metrics/_signal.html",
-            {"item": item, "node": node, "can_respond": True, "notice": done},
+            {
+                "item": item,
+                "node": node,
+                "can_respond": True,
+                "notice": done,
+                "note_error": note_error,
+            },
             status=status,
         )
     return redirect(reverse("metrics:equity", args=[node.code]) + f"#signal-{signal.pk}")

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from equilean.metrics.models import Measure, Signal
+from equilean.metrics.models import RESOLVE_NEEDS_A_NOTE, Measure, Signal
 
 
 class MeasureSerializer(serializers.ModelSerializer):
@@ -93,4 +93,7 @@ class LinkSerializer(serializers.Serializer):
 
 
 class ResolveSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=500,
+        error_messages={"required": RESOLVE_NEEDS_A_NOTE, "blank": RESOLVE_NEEDS_A_NOTE},
+    )

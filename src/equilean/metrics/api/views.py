@@ -192,13 +192,19 @@ class SignalViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "viewer": Viewer(self.request.user)}
 
-    def _respond(self, request, step):
-        # get_object turns an id that is not a number into a 404, as GET does.
+    def _respond(self, request, step, body_class=None):
+        # get_object turns an id that is not a number into a 404, as GET does; the body is
+        # read only once the caller may act, so a bad body never answers before a 404 or 403.
         signal = self.get_object()
         if not can(request.user, Action.RESPOND, signal.node):
             raise PermissionDenied("Your roles do not let you respond to signals at this node.")
+        body = {}
+        if body_class is not None:
+            serializer = body_class(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            body = serializer.validated_data
         try:
-            step(signal)
+            step(signal, body)
         except SignalStateError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(self.get_serializer(signal).data)
@@ -206,17 +212,15 @@ class SignalViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses={200: SignalSerializer, **errors(403, 404, 409)})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        return self._respond(request, lambda s: s.acknowledge(request.user))
+        return self._respond(request, lambda s, _: s.acknowledge(request.user))
 
     @extend_schema(
         request=LinkSerializer, responses={200: SignalSerializer, **errors(400, 403, 404, 409)}
     )
     @action(detail=True, methods=["post"])
     def link(self, request, pk=None):
-        body = LinkSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
         return self._respond(
-            request, lambda s: s.link_to(request.user, body.validated_data["reference"])
+            request, lambda s, body: s.link_to(request.user, body["reference"]), LinkSerializer
         )
 
     @extend_schema(
@@ -224,8 +228,6 @@ class SignalViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        body = ResolveSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
         return self._respond(
-            request, lambda s: s.resolve(request.user, body.validated_data["note"])
+            request, lambda s, body: s.resolve(request.user, body["note"]), ResolveSerializer
         )
