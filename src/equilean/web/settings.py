@@ -82,7 +82,8 @@ WSGI_APPLICATION = "equilean.web.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # First, so web/templates can add CSP nonces to the API docs page (see its template).
+        # First, so web/templates wins over the apps' own: the API docs page gets its CSP
+        # nonces there, and the password pages are equilean's rather than the admin's.
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
