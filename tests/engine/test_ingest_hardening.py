@@ -481,3 +481,17 @@ def test_the_cli_refuses_bad_loads_with_status_2_and_leaves_the_store(store_file
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "patients: read 2, loaded 2" in result.stdout
+
+
+def test_a_csv_that_is_not_utf8_names_the_file_byte_and_row(tmp_path):
+    people = [{"Id": "p1", "BIRTHDATE": "1970-01-02", "RACE": "white", "GENDER": "F"},
+              {"Id": "p2", "BIRTHDATE": "1971-01-02", "RACE": "white", "GENDER": "M"}]  # fmt: skip
+    root = _synthea_csv(tmp_path / "csv", people, [])
+    path = root / "patients.csv"
+    body = path.read_bytes().replace(b"p2,", b"p\xe92,")
+    path.write_bytes(body)
+    with pytest.raises(InputError) as err:
+        sources.read_extract(root, kind="synthea-csv")
+    assert err.value.file == str(path) and err.value.row == 3
+    offset = body.index(b"\xe9")
+    assert f"byte {offset:,}" in str(err.value)

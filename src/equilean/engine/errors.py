@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -37,3 +38,17 @@ class LoadRefused(InputError):
     def __init__(self, message: str, report, hint: str | None = None, field: str | None = None):
         super().__init__(message, field=field, hint=hint)
         self.report = report
+
+
+def decode_utf8(path: Path, raw: bytes, by_line: bool) -> str:
+    """A file's text; bytes that are not UTF-8 are bad input named by byte offset (and line)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text: byte {exc.start:,} ({raw[exc.start : exc.start + 1]!r}) "
+            "cannot be decoded",
+            file=str(path),
+            row=raw.count(b"\n", 0, exc.start) + 1 if by_line else None,
+            hint="save or export the file as UTF-8, or convert it (e.g. iconv -f latin1 -t utf-8)",
+        ) from None

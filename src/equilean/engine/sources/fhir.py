@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 import pandas as pd
 
-from equilean.engine.errors import InputError
+from equilean.engine.errors import InputError, decode_utf8
 from equilean.engine.sources.quality import QualityReport
 
 try:  # orjson parses large bundles several times faster; plain json is the fallback
@@ -304,24 +304,9 @@ def _coverages(res: dict) -> Iterator[dict]:
             yield {"patient_id": patient, "payer": payer, "_when": start}
 
 
-def _utf8(path: Path, raw: bytes) -> str:
-    """The file's text; bytes that are not UTF-8 are bad input named by their byte offset."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"not UTF-8 text: byte {exc.start:,} ({raw[exc.start : exc.start + 1]!r}) "
-            "cannot be decoded",
-            file=str(path),
-            row=raw.count(b"\n", 0, exc.start) + 1 if path.suffix == ".ndjson" else None,
-            hint="FHIR JSON is UTF-8: export it again as UTF-8, or convert it "
-            "(e.g. iconv -f latin1 -t utf-8)",
-        ) from None
-
-
 def _resources(path: Path, raw: bytes) -> Iterator[tuple[dict, tuple[str, int]]]:
     """Every resource in a Bundle, single-resource JSON or NDJSON file, with its location."""
-    raw = _utf8(path, raw)
+    raw = decode_utf8(path, raw, by_line=path.suffix == ".ndjson")
     if path.suffix == ".ndjson":
         for lineno, line in enumerate(raw.splitlines(), start=1):
             if not line.strip():

@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
 
-from equilean.engine.errors import InputError
+from equilean.engine.errors import InputError, decode_utf8
 from equilean.engine.sources.fhir import Extract
 from equilean.engine.sources.quality import QualityReport
 
@@ -173,22 +173,6 @@ def _digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _utf8_error(path: Path) -> InputError:
-    """Where a CSV file stops being UTF-8: the byte offset and the row."""
-    raw = path.read_bytes()
-    try:
-        raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return InputError(
-            f"not UTF-8 text: byte {exc.start:,} ({raw[exc.start : exc.start + 1]!r}) "
-            "cannot be decoded",
-            file=str(path),
-            row=raw.count(b"\n", 0, exc.start) + 1,
-            hint="save the file as UTF-8, or convert it (e.g. iconv -f latin1 -t utf-8)",
-        )
-    return InputError("cannot read the file as UTF-8 text", file=str(path))
-
-
 def _read_csv(path: Path, columns: list[str]) -> tuple[pd.DataFrame, list[tuple[int, int, int]]]:
     """Only `columns` of a CSV file, as text, and the rows with too few or too many fields.
 
@@ -223,7 +207,7 @@ def _read_csv(path: Path, columns: list[str]) -> tuple[pd.DataFrame, list[tuple[
         ) from exc
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc):
-            raise _utf8_error(path) from exc
+            decode_utf8(path, path.read_bytes(), by_line=True)
         raise InputError(
             f"cannot read the file: {exc}",
             file=str(path),
