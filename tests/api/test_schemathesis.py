@@ -12,7 +12,9 @@ import json
 import pytest
 import schemathesis
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -77,6 +79,20 @@ def token(tree, make_person):
     # Each run starts with the whole request allowance, whatever ran before.
     cache.clear()
     return Token.objects.create(user=make_person("marcus", "unit_leader", "MUH-4W")).key
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Let the raw WSGI app keep the test's database connection, as Django's test client does.
+
+    The app closes connections at the end of each request; the test's data lives in its open
+    transaction, and on PostgreSQL the close is real.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def served_schema() -> dict:

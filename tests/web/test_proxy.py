@@ -7,6 +7,7 @@ import threading
 import pytest
 import waitress
 from axes.models import AccessAttempt
+from django.db import connections
 from waitress.server import create_server
 
 from equilean import cli
@@ -37,6 +38,9 @@ def served(monkeypatch):
         server.run()
 
     monkeypatch.setattr(waitress, "serve", serve)
+    # The server's worker threads close their connections after each request, so none is left
+    # open on the test database when it is dropped (PostgreSQL refuses to drop it otherwise).
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     thread = threading.Thread(target=cli._serve, args=("127.0.0.1", 0, 2))
     thread.start()
     started.wait(timeout=60)
