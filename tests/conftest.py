@@ -1,11 +1,16 @@
-"""Fixtures shared by the Django tests: the demo tree and named people with roles."""
+"""Fixtures shared by the Django tests: the demo tree, named people with roles, and a small
+hand-made set of observations and signals at 4 West (`ward`)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
 
 from equilean.engine import organisation
+from equilean.metrics.catalogue import sync_measures
+from equilean.metrics.models import Observation, Signal
 from equilean.org.models import Node, Profile, RoleGrant
 from equilean.org.services import load_tree
 
@@ -128,3 +133,145 @@ def engine_result(monkeypatch, aggregates, tree):
 
     monkeypatch.setattr(compute, "compute", lambda con, measures, **kwargs: state["frame"])
     return state
+
+
+MONTHS = [dt.date(2025, m, 1) for m in range(1, 13)] + [dt.date(2026, m, 1) for m in (1, 2, 3)]
+WINDOW = dt.date(2026, 1, 1)
+# Latest 3-month window at 4 West, by race and ethnicity: (group, numerator, denominator,
+# hidden). Asian (4 of 25) is a small cell; Unknown is hidden as its complement.
+STRATA = [
+    ("White", 60, 600, False),
+    ("Black or African American", 60, 240, False),
+    ("Hispanic or Latino", 20, 200, False),
+    ("Asian", 4, 25, True),
+    ("Unknown", 12, 35, True),
+]
+SMALL_MONTH = MONTHS[5]
+
+
+@pytest.fixture
+def measures(db):
+    return sync_measures()
+
+
+def _obs(measure, node, grain, period, dimension, group, numerator, denominator, hidden=False):
+    return Observation(
+        measure=measure,
+        node=node,
+        grain=grain,
+        period=period,
+        dimension=dimension,
+        group=group,
+        numerator=numerator,
+        denominator=denominator,
+        numerator_hidden=hidden,
+        denominator_hidden=False,
+    )
+
+
+@pytest.fixture
+def ward(tree, measures):
+    """Readmissions at 4 West and its department: months, one small month, a 3-month window
+    by race and ethnicity with a gap for Black patients and a hidden Asian cell, and signals."""
+    readmission = measures["readmission_30d"]
+    unit, dept = tree["MUH-4W"], tree["MUH-MED"]
+    rows = []
+    for period in MONTHS:
+        small = period == SMALL_MONTH
+        rows.append(
+            _obs(
+                readmission, unit, "month", period, "overall", "All", 7 if small else 40, 300, small
+            )
+        )
+        rows.append(_obs(readmission, dept, "month", period, "overall", "All", 120, 1000))
+        for group, numerator, denominator, hidden in STRATA:
+            rows.append(
+                _obs(
+                    readmission,
+                    unit,
+                    "month",
+                    period,
+                    "race_ethnicity",
+                    group,
+                    numerator,
+                    denominator,
+                    hidden or small,
+                )
+            )
+    total_n = sum(s[1] for s in STRATA)
+    total_d = sum(s[2] for s in STRATA)
+    rows.append(_obs(readmission, unit, "3m", WINDOW, "overall", "All", total_n, total_d))
+    rows += [
+        _obs(readmission, unit, "3m", WINDOW, "race_ethnicity", g, n, d, h) for g, n, d, h in STRATA
+    ]
+    rows.append(_obs(readmission, dept, "3m", WINDOW, "overall", "All", 360, 3000))
+    # A sibling unit, so the department's funnel plot has two units.
+    rows.append(_obs(readmission, tree["MUH-5E"], "3m", WINDOW, "overall", "All", 120, 1100))
+    Observation.objects.bulk_create(rows)
+    gap = Signal.objects.create(
+        kind="equity_gap",
+        measure=readmission,
+        node=unit,
+        dimension="race_ethnicity",
+        group="Black or African American",
+        direction="concern",
+        period_start=WINDOW,
+        period_end=dt.date(2026, 3, 31),
+        summary="Black or African American higher than White",
+        evidence={
+            "reference": "White",
+            "numerator": 60.0,
+            "denominator": 240.0,
+            "rate": 0.25,
+            "ratio": 2.5,
+            "excess_events": 36.0,
+            "rule": "AHRQ",
+            "hidden": False,
+        },
+    )
+    small = Signal.objects.create(
+        kind="persistent_gap",
+        measure=readmission,
+        node=unit,
+        dimension="race_ethnicity",
+        group="Asian",
+        direction="concern",
+        period_start=WINDOW,
+        period_end=dt.date(2026, 3, 31),
+        summary="Asian higher than White for 3 windows running",
+        evidence={
+            "reference": "White",
+            "numerator": 4.0,
+            "denominator": 25.0,
+            "rate": 0.16,
+            "ratio": 1.6,
+            "excess_events": 1.5,
+            "rule": "AHRQ",
+            "hidden": True,
+        },
+    )
+    elsewhere = Signal.objects.create(
+        kind="equity_gap",
+        measure=readmission,
+        node=tree["RIV-3S"],
+        dimension="language",
+        group="Spanish",
+        direction="concern",
+        period_start=WINDOW,
+        period_end=dt.date(2026, 3, 31),
+        summary="Spanish higher than English",
+        evidence={"numerator": 30.0, "denominator": 120.0, "hidden": False},
+    )
+    return {"gap": gap, "small": small, "elsewhere": elsewhere, "measure": readmission}
+
+
+@pytest.fixture
+def executive(tree, make_person):
+    """Eve runs Meridian University Hospital (no unsuppressed-data permission)."""
+    return make_person("eve", "executive", "MUH")
+
+
+@pytest.fixture
+def frontline(tree, make_person):
+    """Fran is a nurse on 4 West: she may look, not respond."""
+    return make_person("fran", "frontline", "MUH-4W")

@@ -6,7 +6,6 @@ status with a documented content type and body, and none may be a server error. 
 fixed and generation is derandomised, so a run is reproducible and bounded.
 """
 
-import datetime as dt
 import json
 
 import pytest
@@ -25,9 +24,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from equilean.metrics.catalogue import sync_measures
-from equilean.metrics.models import Observation, Signal
-
 pytestmark = pytest.mark.slow
 
 CHECKS = [
@@ -42,43 +38,12 @@ CONFIG = schemathesis.Config.from_dict(
 
 
 @pytest.fixture
-def token(tree, make_person):
-    """Marcus leads 4 West: readmissions there with a hidden Asian cell, and two signals."""
-    readmission = sync_measures()["readmission_30d"]
-    unit = tree["MUH-4W"]
-    period = dt.date(2026, 10, 1)
-    cells = [("overall", "All", 40, 300, False), ("race", "White", 35, 260, True)]
-    cells += [("race", "Black or African American", 2, 20, True), ("race", "Asian", 3, 20, True)]
-    Observation.objects.bulk_create(
-        Observation(
-            measure=readmission,
-            node=unit,
-            grain="month",
-            period=period,
-            dimension=dimension,
-            group=group,
-            numerator=numerator,
-            denominator=denominator,
-            numerator_hidden=hidden,
-        )
-        for dimension, group, numerator, denominator, hidden in cells
-    )
-    for kind, group in (("equity_gap", "Black or African American"), ("special_cause", "All")):
-        Signal.objects.create(
-            kind=kind,
-            measure=readmission,
-            node=unit,
-            dimension="race" if group != "All" else "overall",
-            group=group,
-            direction="concern",
-            period_start=period,
-            period_end=dt.date(2026, 10, 31),
-            summary=f"{group} at 4 West",
-            evidence={"numerator": 2.0, "denominator": 20.0, "hidden": True},
-        )
+def token(ward, unit_leader):
+    """Marcus leads 4 West: readmissions there with hidden cells, and signals in and out of his
+    scope (`ward`)."""
     # Each run starts with the whole request allowance, whatever ran before.
     cache.clear()
-    return Token.objects.create(user=make_person("marcus", "unit_leader", "MUH-4W")).key
+    return Token.objects.create(user=unit_leader).key
 
 
 @pytest.fixture(autouse=True)

@@ -1,18 +1,7 @@
 """Under the Content-Security-Policy, My day, a measure's charts and the API docs still work."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
-
-# The hand-made observations and signals of the metrics tests.
-_spec = importlib.util.spec_from_file_location(
-    "metrics_fixtures", Path(__file__).parents[1] / "metrics" / "conftest.py"
-)
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-measures, ward = _fixtures.measures, _fixtures.ward
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

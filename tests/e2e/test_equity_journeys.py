@@ -1,19 +1,9 @@
 """Equity journeys in the browser: open the dashboard, drill into a gap, acknowledge, export."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-
-# The hand-made observations and signals of the metrics tests (conftest files cannot be
-# imported by name under --import-mode=importlib).
-_spec = importlib.util.spec_from_file_location(
-    "metrics_fixtures", Path(__file__).parents[1] / "metrics" / "conftest.py"
-)
-_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fixtures)
-measures, ward = _fixtures.measures, _fixtures.ward
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
