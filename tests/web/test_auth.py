@@ -38,7 +38,7 @@ def test_logout_needs_post_and_ends_the_session(client, unit_leader):
     assert client.get(reverse("home")).status_code == 302
 
 
-def test_password_change_works(client, unit_leader):
+def test_password_change_works_and_ends_on_equileans_own_page(client, unit_leader):
     client.force_login(unit_leader)
     response = client.post(
         reverse("password_change"),
@@ -47,8 +47,12 @@ def test_password_change_works(client, unit_leader):
             "new_password1": "a much longer passphrase 42",
             "new_password2": "a much longer passphrase 42",
         },
+        follow=True,
     )
-    assert response.status_code == 302
+    assert response.redirect_chain[-1][0] == reverse("password_change_done")
+    page = response.content.decode()
+    assert 'class="shell-header"' in page and "Your password has been changed." in page
+    assert 'href="/admin/' not in page and "Django administration" not in page
     unit_leader.refresh_from_db()
     assert unit_leader.check_password("a much longer passphrase 42")
 
