@@ -11,7 +11,18 @@ PUBLIC = {
     "oidc_logout",
 }
 # A real-looking value for each URL parameter name.
-SAMPLE = {"code": "MUH-4W", "format": "json", "pk": "1", "measure": "readmission_30d"}
+SAMPLE = {
+    "code": "MUH-4W",
+    "format": "json",
+    "pk": "1",
+    "measure": "readmission_30d",
+    "study": "1",
+    "transcript": "1",
+    "coding": "1",
+    "segment": "1",
+    "part": "site",
+    "kind": "report.md",
+}
 
 
 def walk(patterns, namespace=""):

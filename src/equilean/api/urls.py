@@ -15,6 +15,7 @@ router.register("signals", SignalViewSet, basename="signal")
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("observations/", ObservationList.as_view(), name="api-observations"),
+    path("studies/", include("equilean.studies.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include(router.urls)),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.dispatch import Signal
 
 from equilean.engine import organisation
 from equilean.org.models import LEVEL_TIERS, Node, Profile, RoleGrant, huddle_time_of
@@ -53,6 +54,10 @@ DEMO_PEOPLE = (
 )
 
 
+# Sent once the demo people exist, so each app can add its own demo records for them.
+demo_people_created = Signal()
+
+
 @transaction.atomic
 def create_demo_people(password: str) -> list[DemoPerson]:
     """One person per role; re-running resets their passwords and grants, never duplicates."""
@@ -74,4 +79,5 @@ def create_demo_people(password: str) -> list[DemoPerson]:
             },
         )
         RoleGrant.objects.get_or_create(user=user, node=node, role=person.role)
+    demo_people_created.send(sender=create_demo_people)
     return list(DEMO_PEOPLE)

@@ -6,12 +6,14 @@ from django.conf import settings
 from django.urls import reverse
 
 from equilean.org.models import Node
+from equilean.org.roles import Action
 
 
-def nav_modules(node_code: str | None = None) -> list[dict[str, str]]:
+def nav_modules(node_code: str | None = None, studies: bool = False) -> list[dict[str, str]]:
     """The modules in the main navigation, in the order leaders use them.
 
     Modules about one node (Equity) point at `node_code`, the person's current or home node.
+    Studies appear to members of a study and to those who may start one.
     """
     modules = [{"label": "My day", "url": reverse("home"), "icon": "sun", "name": "home"}]
     if node_code:
@@ -21,6 +23,15 @@ def nav_modules(node_code: str | None = None) -> list[dict[str, str]]:
                 "url": reverse("metrics:equity", args=[node_code]),
                 "icon": "warning",
                 "name": "equity",
+            }
+        )
+    if studies:
+        modules.append(
+            {
+                "label": "Studies",
+                "url": reverse("studies:list"),
+                "icon": "speech",
+                "name": "studies",
             }
         )
     return modules
@@ -37,7 +48,11 @@ def shell(request) -> dict[str, object]:
     profile = getattr(user, "profile", None)
     home = profile.home_node.code if profile and profile.home_node_id else None
     return {
-        "nav_modules": nav_modules(current or (home if home in codes else None)),
+        "nav_modules": nav_modules(
+            current or (home if home in codes else None),
+            studies=user.study_memberships.exists()
+            or Node.objects.for_user(user, Action.CHANGE).exists(),
+        ),
         "switcher_nodes": nodes,
         "current_node_code": current,
         "oidc_enabled": settings.OIDC_ENABLED,

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "equilean.web",
     "equilean.org",
     "equilean.metrics",
+    "equilean.studies",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A study's unit of analysis and a segment's kind are one choice set.
+    "ENUM_NAME_OVERRIDES": {"StudyUnitEnum": "equilean.studies.models.Unit"},
 }
 
 # Tier names, unit (tier 1) first; a site may call them e.g. "Unit,Service line,Hospital,System".

@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("nodes/", include("equilean.org.urls")),
+    path("studies/", include("equilean.studies.urls")),
     path("", include("equilean.metrics.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("equilean.api.urls")),

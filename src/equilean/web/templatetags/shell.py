@@ -14,6 +14,7 @@ PATHS = {
     'M11.5 11.5 13 13M3 13l1.5-1.5M11.5 4.5 13 3"/>',
     "warning": '<path d="M8 1.5 15 14H1Z"/><path d="M8 6v4M8 11.5v1"/>',
     "check": '<path d="M2 8.5 6 12l8-8"/>',
+    "speech": '<path d="M2 3h12v8H7l-3 3v-3H2Z"/><path d="M5 6h6M5 8.5h4"/>',
     "lock": '<rect x="3" y="7" width="10" height="7" rx="1"/><path d="M5 7V5a3 3 0 0 1 6 0v2"/>',
 }
 

@@ -1,0 +1,1 @@
+"""Interview studies: transcripts, codebook, blind parallel coding, agreement and themes."""

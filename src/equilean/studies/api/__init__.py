@@ -1,0 +1,1 @@
+"""REST endpoints of interview studies, under /api/v1/studies/."""
