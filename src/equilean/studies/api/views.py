@@ -42,11 +42,23 @@ from equilean.studies.scope import can
 SUBSET = OpenApiParameter("subset", str, enum=list(agreement.SUBSETS))
 
 
+def _id(value: str) -> int:
+    """A record id from the path; anything but digits is not found."""
+    if not value.isdigit():
+        raise NotFound("No such record.")
+    return int(value)
+
+
 class StudyViewSet(viewsets.ReadOnlyModelViewSet):
     """Studies whose team the caller is on."""
 
     serializer_class = StudySerializer
     pagination_class = Page
+    lookup_value_regex = "[^/]+"
+
+    def get_object(self):
+        _id(self.kwargs["pk"])
+        return super().get_object()
 
     def get_queryset(self):
         return Study.objects.for_user(self.request.user).select_related("node")
@@ -62,7 +74,7 @@ class InStudy:
     def study(self, action: str = Action.VIEW) -> Study:
         if not hasattr(self, "_study"):
             self._study = get_object_or_404(
-                Study.objects.for_user(self.request.user), pk=self.kwargs["study"]
+                Study.objects.for_user(self.request.user), pk=_id(self.kwargs["study"])
             )
         if action != Action.VIEW and not can(self.request.user, action, self._study):
             raise PermissionDenied("Your role in this study does not allow this.")
@@ -101,6 +113,10 @@ class TranscriptDetail(InStudy, generics.RetrieveAPIView):
 
     serializer_class = TranscriptDetailSerializer
     lookup_url_kwarg = "transcript"
+
+    def get_object(self):
+        _id(self.kwargs["transcript"])
+        return super().get_object()
 
     def get_queryset(self):
         return Transcript.objects.for_user(self.request.user).filter(study=self.study())
