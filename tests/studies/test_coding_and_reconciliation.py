@@ -48,6 +48,16 @@ def test_a_coder_removes_a_coding_and_marks_the_transcript_finished(client, team
     assert Completion.objects.filter(coder=team.coders[0]).exists()
 
 
+def test_the_study_page_counts_my_codings_and_who_finished(client, team, add_transcript):
+    transcript = add_transcript()
+    cora, cole = team.coders
+    code_units(transcript, cora, team.codes["Escalation"], [1, 2])
+    code_units(transcript, cole, team.codes["Escalation"], [1])
+    client.force_login(cora)
+    page = client.get(reverse("studies:detail", args=[team.study.pk])).content.decode()
+    assert 'data-mine="2"' in page and 'data-finished="2"' in page
+
+
 def test_the_api_records_a_coding_for_the_caller(client, team, add_transcript):
     transcript = add_transcript()
     client.force_login(team.coders[1])

@@ -202,10 +202,10 @@ def methods_paragraph(study: Study, user) -> str:
     pooled = _pooled(study, user, "training") if training else None
     if pooled:
         text += f"On the training subset of {training} transcripts, {_agreement_words(pooled)}. "
-    pooled = _pooled(study, user, "all")
+    pooled = _pooled(study, user, "all") if study.comparison == Comparison.OPEN else None
     if pooled:
-        text += f"Across all transcripts open for comparison, {_agreement_words(pooled)}. "
-    else:
+        text += f"Across all {transcripts} transcripts, {_agreement_words(pooled)}. "
+    elif study.comparison == Comparison.CLOSED:
         text += "Agreement is not yet available: comparison has not been opened. "
     resolved = Resolution.objects.filter(segment__transcript__study=study).count()
     text += f"The study lead resolved {resolved} disagreements by consensus, recording why."

@@ -115,9 +115,12 @@ def study_detail(request, pk: int):
         .filter(study=study)
         .select_related("participant")
         .annotate(
-            mine=Count("codings", filter=Q(codings__coder=request.user)),
+            # distinct: the two joins multiply each other's rows.
+            mine=Count("codings", filter=Q(codings__coder=request.user), distinct=True),
             finished=Count("completions", distinct=True),
-            finished_by_me=Count("completions", filter=Q(completions__coder=request.user)),
+            finished_by_me=Count(
+                "completions", filter=Q(completions__coder=request.user), distinct=True
+            ),
         )
     )
     version = study.codebook()
