@@ -3,11 +3,14 @@
 import io
 
 import docx
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import RestrictedError
 from django.urls import reverse
 
 from equilean.studies.models import Code, Coding, Segment, Study, Transcript
 from equilean.studies.services import new_codebook_version
+from tests.studies.conftest import code_units
 
 
 def test_a_person_with_a_change_role_starts_a_study_and_leads_it(client, team):
@@ -120,3 +123,12 @@ def test_an_uploaded_file_with_identifiers_comes_back_as_text_to_edit(client, te
     assert "P01: MRN 1234567 was the patient.</textarea>" in page
     assert 'name="source" value="txt"' in page
     assert not Transcript.objects.exists()
+
+
+def test_a_participant_with_transcripts_stays_but_a_whole_study_can_go(team, add_transcript):
+    transcript = add_transcript()
+    code_units(transcript, team.coders[0], team.codes["Escalation"], [1])
+    with pytest.raises(RestrictedError):
+        team.participant.delete()
+    team.study.delete()
+    assert not Transcript.objects.exists() and not Coding.objects.exists()

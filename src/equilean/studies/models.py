@@ -135,6 +135,10 @@ class Site(models.Model):
         return self.name
 
 
+# RESTRICT, not PROTECT: a site, participant or code in use cannot be deleted on its own, but
+# deleting the whole study takes them with it.
+
+
 class Participant(models.Model):
     """A person interviewed, known only by a pseudonymous id with their role, tier and site."""
 
@@ -148,7 +152,7 @@ class Participant(models.Model):
         help_text="Huddle tier the person leads: 1 = unit ... 4 = system.",
     )
     site = models.ForeignKey(
-        Site, null=True, blank=True, on_delete=models.PROTECT, related_name="participants"
+        Site, null=True, blank=True, on_delete=models.RESTRICT, related_name="participants"
     )
 
     objects = StudyScopedQuerySet.as_manager()
@@ -223,7 +227,7 @@ class Transcript(models.Model):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="transcripts")
     participant = models.ForeignKey(
-        Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="transcripts"
+        Participant, null=True, blank=True, on_delete=models.RESTRICT, related_name="transcripts"
     )
     title = models.CharField(max_length=200)
     source = models.CharField(max_length=40, help_text="Pasted, or the uploaded file's type.")
@@ -300,7 +304,7 @@ class Coding(models.Model):
     coder = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="codings"
     )
-    code = models.ForeignKey(Code, on_delete=models.PROTECT, related_name="codings")
+    code = models.ForeignKey(Code, on_delete=models.RESTRICT, related_name="codings")
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
