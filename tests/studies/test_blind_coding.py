@@ -57,11 +57,12 @@ def test_opening_all_shows_everything_to_the_team_only(team, two_transcripts):
         assert visible_coders(team.outsider, transcript) == set()
 
 
-def test_a_coder_never_changes_another_coders_codings(team, two_transcripts):
-    open_comparison(team.study, team.lead, Comparison.OPEN)
+def test_a_coder_changes_only_their_own_codings_and_only_while_blind(team, two_transcripts):
     cora = team.coders[0]
     changeable = Coding.objects.for_user(cora, "change")
     assert set(changeable.values_list("coder__username", flat=True)) == {"cora"}
+    open_comparison(team.study, team.lead, Comparison.OPEN)
+    assert not Coding.objects.for_user(cora, "change").exists()
 
 
 def test_the_coding_page_shows_only_my_codings(client, team, two_transcripts):
@@ -92,3 +93,31 @@ def test_agreement_and_disagreement_pages_wait_for_comparison(client, team, two_
     page = client.get(reverse("studies:agreement", args=[team.study.pk])).content.decode()
     assert "Coding is blind" in page
     assert client.get(reverse("study-disagreements", args=[team.study.pk])).json() == []
+
+
+def test_codings_freeze_once_comparison_opens(client, team, two_transcripts):
+    training, main = two_transcripts
+    open_comparison(team.study, team.lead, Comparison.TRAINING)
+    cora = team.coders[0]
+    client.force_login(cora)
+    add = reverse("studies:coding_add", args=[team.study.pk, training.pk])
+    response = client.post(
+        add, {"code": team.codes["Escalation"].pk, "start": 0, "end": 5}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 400 and "can no longer change" in response.content.decode()
+    own = Coding.objects.get(transcript=training, coder=cora)
+    remove = reverse("studies:coding_remove", args=[team.study.pk, training.pk, own.pk])
+    assert client.post(remove).status_code == 404
+    api = client.post(
+        reverse("study-codings", args=[team.study.pk]),
+        {"transcript": training.pk, "code": team.codes["Escalation"].pk, "start": 0, "end": 5},
+        content_type="application/json",
+    )
+    assert api.status_code == 400 and "transcript" in api.json()
+    # The main transcript is still blind, so coding goes on there.
+    response = client.post(
+        reverse("studies:coding_add", args=[team.study.pk, main.pk]),
+        {"code": team.codes["Escalation"].pk, "start": 0, "end": 5},
+    )
+    assert response.status_code == 302
+    assert Coding.objects.filter(transcript=main, coder=cora).count() == 2

@@ -203,10 +203,10 @@ def disagreements(study: Study, user, subset: str = "all") -> list[Disagreement]
     out = []
     for code in data.codes:
         stacked = np.vstack([data.values[c][code] for c in data.coders])
-        for index in np.flatnonzero(np.nanmax(stacked, axis=0) != np.nanmin(stacked, axis=0)):
+        # Split: at least one coder said yes and one said no (missing ratings are neither).
+        split = (stacked == 1).any(axis=0) & (stacked == 0).any(axis=0)
+        for index in np.flatnonzero(split):
             column = stacked[:, index]
-            if (~np.isnan(column)).sum() < 2:
-                continue
             segment = segments[index]
             excerpts = defaultdict(list)
             for coding in codings[segment.transcript_id]:

@@ -248,6 +248,15 @@ class Transcript(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def frozen(self) -> bool:
+        """Open for comparison: its codings can no longer change, or seeing the others' work
+        would leak into agreement."""
+        comparison = self.study.comparison
+        return comparison == Comparison.OPEN or (
+            comparison == Comparison.TRAINING and self.training
+        )
+
 
 class SegmentQuerySet(StudyScopedQuerySet):
     study_field = "transcript__study"
@@ -292,8 +301,8 @@ class CodingQuerySet(StudyScopedQuerySet):
             transcript__study__comparison=Comparison.TRAINING, transcript__training=True
         )
         if action != Action.VIEW:
-            # Changing is never shared: a coder changes only their own codings.
-            return member.filter(coder=user)
+            # A coder changes only their own codings, and only while the transcript is blind.
+            return member.filter(coder=user).exclude(opened)
         return member.filter(Q(coder=user) | opened)
 
 

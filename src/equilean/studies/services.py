@@ -24,6 +24,8 @@ from equilean.studies.models import (
 from equilean.studies.scope import Membership
 from equilean.studies.text import segment
 
+FROZEN = "comparison is open on this transcript, so its codings can no longer change"
+
 
 @transaction.atomic
 def create_study(user, **fields) -> Study:
@@ -82,6 +84,8 @@ def add_coding(transcript: Transcript, coder, code: Code, start: int, end: int) 
     """Record `coder` applying `code` to text[start:end] of `transcript`."""
     if code.version.study_id != transcript.study_id:
         raise InputError("that code belongs to another study", field="code")
+    if transcript.frozen:
+        raise InputError(FROZEN, field="transcript")
     if not 0 <= start < end <= len(transcript.text):
         raise InputError(
             f"the selection {start}-{end} is outside the transcript (0-{len(transcript.text)})",

@@ -269,7 +269,7 @@ def _coding_context(request, transcript: Transcript) -> dict:
         ],
         "codings": mine,
         "finished": Completion.objects.filter(transcript=transcript, coder=request.user).exists(),
-        "comparable": study.transcripts.filter(study.comparable(), pk=transcript.pk).exists(),
+        "comparable": transcript.frozen,
         **_permissions(request.user, study),
     }
 
@@ -327,6 +327,8 @@ def coding_remove(request, pk: int, transcript: int, coding: int):
 def transcript_finish(request, pk: int, transcript: int):
     """A coder marks the transcript finished (or, again, not finished)."""
     transcript = _transcript(request, pk, transcript, Action.CHANGE)
+    if transcript.frozen:
+        return _after_coding(request, transcript, services.FROZEN.capitalize() + ".")
     done = Completion.objects.filter(transcript=transcript, coder=request.user)
     if done.exists():
         done.delete()

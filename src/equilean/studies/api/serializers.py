@@ -6,6 +6,7 @@ import math
 
 from rest_framework import serializers
 
+from equilean.studies import services
 from equilean.studies.models import (
     Code,
     CodebookVersion,
@@ -110,6 +111,8 @@ class CodingSerializer(serializers.ModelSerializer):
             self.fields["code"].queryset = version.codes.all() if version else Code.objects.none()
 
     def validate(self, data):
+        if data["transcript"].frozen:
+            raise serializers.ValidationError({"transcript": [services.FROZEN]})
         length = len(data["transcript"].text)
         if not 0 <= data["start"] < data["end"] <= length:
             raise serializers.ValidationError(
